@@ -1,0 +1,1 @@
+"""Recorders: turn what a workload does into a Recording (see recording.py for the format)."""

@@ -1,0 +1,139 @@
+"""Engine-independent accumulation of syscall events into a Recording.
+
+Engines feed raw (AUDIT_ARCH token, number) pairs on their hot path; names are resolved through
+libseccomp once per distinct pair when the Recording is built, so counting stays a dict update.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from recorder import syscalls
+from recorder.recording import (
+    MAX_ARG_VALUES,
+    Caller,
+    Process,
+    Recording,
+    Source,
+    SyscallUse,
+)
+from recorder.watched import watched_numbers
+
+Key = tuple[int, int]  # (AUDIT_ARCH token, syscall number)
+
+
+@dataclass
+class _Slot:
+    count: int
+    pid: int
+    exe: str
+    args: dict[int, set[int]] = field(default_factory=dict)
+    truncated: bool = False
+    actions: dict[str, int] = field(default_factory=dict)
+
+
+class Collector:
+    """Counts syscalls with their first caller and watched argument values."""
+
+    def __init__(self) -> None:
+        self.slots: dict[Key, _Slot] = {}
+        self.watched = watched_numbers()
+        self.started = datetime.now(UTC)
+        self.incomplete_reasons: list[str] = []
+        self.warnings: list[str] = []
+
+    def add(self, token: int, nr: int, pid: int, exe: str, args: Sequence[int] = (),
+            action: str | None = None, count: int = 1) -> None:
+        key = (token, nr)
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = _Slot(0, pid, exe)
+        slot.count += count
+        if action is not None:
+            slot.actions[action] = slot.actions.get(action, 0) + count
+        indices = self.watched.get(key)
+        if indices and args:
+            for index in indices:
+                values = slot.args.setdefault(index, set())
+                if len(values) < MAX_ARG_VALUES:
+                    values.add(args[index])
+                elif args[index] not in values:
+                    slot.truncated = True
+
+    def mark_incomplete(self, reason: str) -> None:
+        if reason not in self.incomplete_reasons:
+            self.incomplete_reasons.append(reason)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def syscall_map(self) -> dict[str, dict[str, SyscallUse]]:
+        result: dict[str, dict[str, SyscallUse]] = {}
+        for (token, nr), slot in sorted(self.slots.items()):
+            arch = syscalls.arch_of_token(token, nr)
+            if arch is None:
+                arch_label = f"0x{token:08x}"
+                self.mark_incomplete(f"{slot.count} call(s) of syscall {nr} on architecture {arch_label}, "
+                                     "which libseccomp does not know, cannot be stored")
+                continue
+            name = syscalls.name_of(arch, nr)
+            if name is None:
+                name = f"syscall_{nr}"
+                self.warn(f"{arch}: libseccomp cannot name syscall {nr}; kept as {name}")
+            use = SyscallUse(
+                count=slot.count,
+                first=Caller(slot.pid, slot.exe),
+                args={i: tuple(sorted(v)) for i, v in sorted(slot.args.items())},
+                args_truncated=slot.truncated,
+                actions=dict(slot.actions),
+            )
+            per_arch = result.setdefault(arch, {})
+            if name in per_arch:  # two numbers, one name (x32 aliases): sum them
+                old = per_arch[name]
+                use = SyscallUse(old.count + use.count, old.first, old.args, old.args_truncated, old.actions)
+            per_arch[name] = use
+        return result
+
+    def build(self, *, engine: str, command: Sequence[str], exit_status: int | None,
+              processes: Sequence[Process], details: Mapping[str, Any] | None = None) -> Recording:
+        syscall_map = self.syscall_map()
+        duration = (datetime.now(UTC) - self.started).total_seconds()
+        return Recording(
+            source=Source(
+                engine=engine,
+                command=tuple(command),
+                started=self.started.isoformat(timespec="seconds"),
+                duration_s=duration,
+                kernel=platform.release(),
+                host_arch=syscalls.native_arch(),
+                details=dict(details or {}),
+            ),
+            exit_status=exit_status,
+            complete=not self.incomplete_reasons,
+            syscalls=syscall_map,
+            processes=tuple(sorted(processes, key=lambda p: p.pid)),
+            incomplete_reasons=tuple(self.incomplete_reasons),
+            warnings=tuple(self.warnings),
+        )
+
+
+def read_proc_exe(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def read_proc_argv(pid: int) -> tuple[str, ...]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return ()
+    return tuple(part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0")[:-1])

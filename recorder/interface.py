@@ -1,0 +1,17 @@
+"""What every recording engine provides: run (or read) something and return a Recording."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from recorder.recording import Recording
+
+
+class Engine(Protocol):
+    """A source of Recordings (ptrace today; audit logs, complain mode and eBPF follow)."""
+
+    name: str
+
+    def record(self) -> Recording:
+        """Observe the workload and return what it did; raise SeccompGenError on failure."""
+        ...

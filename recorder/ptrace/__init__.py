@@ -1,0 +1,200 @@
+"""The ptrace engine: record a launched command (one stop per syscall) or attach to a pid.
+
+Public entry points: `record_command(argv, ...)` and `record_pid(pid, ...)`, or the `PtraceEngine`
+that wraps them for the Engine protocol.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ptrace import PtraceError
+from ptrace.binding.func import ptrace
+
+from recorder.collector import Collector
+from recorder.ptrace.constants import FOLLOW_OPTIONS, PTRACE_INTERRUPT, PTRACE_SEIZE
+from recorder.ptrace.launch import read_exec_error, spawn_traced
+from recorder.ptrace.permissions import ptrace_denied_reason
+from recorder.ptrace.tracer import Log, Tracer
+from recorder.recording import Recording
+from seccomp_gen.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
+
+__all__ = ["PtraceEngine", "record_command", "record_pid", "shell_status"]
+
+#: Seconds the launched command gets to exit after the recorder forwarded SIGINT/SIGTERM to it.
+DEFAULT_GRACE_S = 5.0
+_HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def shell_status(status: int | None) -> int | None:
+    """A wait status as a shell reports it: the exit code, or 128+N for death by signal N."""
+    if status is None:
+        return None
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+@contextlib.contextmanager
+def _signals_to(tracer: Tracer) -> Iterator[None]:
+    previous = {signum: signal.signal(signum, tracer.on_signal) for signum in _HANDLED}
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def _pinned(cpu: int | None) -> Iterator[None]:
+    """Run the recorder (and so every tracee it forks) on one CPU: ptrace stops are much cheaper
+    when tracer and tracee do not bounce between CPUs (see README, "Speed")."""
+    if cpu is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _terminal_sent(signum: int) -> bool:
+    """True when a terminal's Ctrl-C already delivered SIGINT to CMD (same foreground group)."""
+    if signum != signal.SIGINT:
+        return False
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def record_command(
+    command: Sequence[str],
+    *,
+    pin_cpu: int | None = None,
+    log: Log = _quiet,
+    grace_s: float = DEFAULT_GRACE_S,
+) -> Recording:
+    """Run `command` under the tracer and return what it and all its descendants did.
+
+    Recording starts at the execve of `command`. The recorder waits for the last tracee (a daemon's
+    grandchild included). SIGINT/SIGTERM/SIGHUP to the recorder are passed on to the command; if it
+    has not ended `grace_s` seconds later (or at a second signal) every tracee is SIGKILLed, since
+    none can run without the tracer. The recording is then marked incomplete.
+    """
+    collector = Collector()
+    tracer = Tracer(collector, seccomp_mode=True, log=log)
+    with _pinned(pin_cpu):
+        pid, err_fd, nnp = spawn_traced(command)
+        tracer.main_pid = pid
+        tracer.add_task(pid, execed=False)
+        forwarded: list[int] = []
+
+        def on_interrupt(signum: int) -> None:
+            if signum == signal.SIGALRM or forwarded:
+                log("seccomp-gen: killing the traced processes")
+                collector.mark_incomplete("the recorder stopped the traced processes with SIGKILL")
+                tracer.kill_all()
+                return
+            collector.mark_incomplete(f"recording interrupted by {signal.Signals(signum).name}")
+            forwarded.append(signum)
+            if not _terminal_sent(signum):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+            log(f"seccomp-gen: {signal.Signals(signum).name}: waiting up to {grace_s:g} s for the command")
+            signal.setitimer(signal.ITIMER_REAL, grace_s)
+
+        with _signals_to(tracer):
+            tracer.run(on_interrupt)
+    exec_errno = read_exec_error(err_fd)
+    if exec_errno is not None:
+        code = EXIT_NOT_FOUND if exec_errno == 2 else EXIT_NOT_EXECUTABLE
+        raise SeccompGenError(f"{command[0]}: cannot execute: {os.strerror(exec_errno)}", exit_code=code)
+    details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp}
+    return collector.build(
+        engine="ptrace",
+        command=command,
+        exit_status=shell_status(tracer.main_status),
+        processes=list(tracer.processes.values()),
+        details=details,
+    )
+
+
+def _attach_all_threads(tracer: Tracer, pid: int) -> None:
+    """Seize every thread of `pid`, re-scanning until no new thread appears, then interrupt each so
+    it enters PTRACE_SYSCALL mode at its first stop."""
+    while True:
+        try:
+            tids = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+        except FileNotFoundError:
+            raise SeccompGenError(f"cannot trace process {pid}: no such process") from None
+        new = tids - set(tracer.tasks)
+        if not new:
+            break
+        for tid in sorted(new):
+            try:
+                ptrace(PTRACE_SEIZE, tid, 0, FOLLOW_OPTIONS)
+            except PtraceError as exc:
+                if tid == pid or not tracer.tasks:
+                    tracer.detach_all()
+                    raise SeccompGenError(ptrace_denied_reason(exc.errno or 0, pid)) from None
+                continue  # a thread that exited meanwhile
+            tracer.add_task(tid)
+            ptrace(PTRACE_INTERRUPT, tid)
+
+
+def record_pid(pid: int, *, log: Log = _quiet) -> Recording:
+    """Attach to a running process and its threads (and children it forks from now on); record
+    until it exits or until SIGINT/SIGTERM, then detach cleanly: the process keeps running."""
+    if pid <= 0 or pid == os.getpid():
+        raise SeccompGenError(f"cannot trace process {pid}")
+    collector = Collector()
+    collector.mark_incomplete(
+        f"attached to running process {pid}: calls it made before the attach are not recorded")
+    tracer = Tracer(collector, seccomp_mode=False, log=log)
+    tracer.main_pid = pid
+
+    def on_interrupt(signum: int) -> None:
+        log(f"seccomp-gen: {signal.Signals(signum).name}: detaching from process {pid}")
+        tracer.detach_all()
+
+    with _signals_to(tracer):
+        _attach_all_threads(tracer, pid)
+        tracer.run(on_interrupt)
+    proc = tracer.processes.get(pid)
+    return collector.build(
+        engine="ptrace",
+        command=proc.argv if proc else (str(pid),),
+        exit_status=shell_status(tracer.main_status),
+        processes=list(tracer.processes.values()),
+        details={"mode": "syscall-stop", "attached_pid": pid},
+    )
+
+
+@dataclass(frozen=True)
+class PtraceEngine:
+    """The Engine-protocol face of this module."""
+
+    command: Sequence[str] = ()
+    pid: int | None = None
+    pin_cpu: int | None = None
+    grace_s: float = DEFAULT_GRACE_S
+    log: Callable[[str], None] = field(default=_quiet)
+    name: str = "ptrace"
+
+    def record(self) -> Recording:
+        if self.pid is not None:
+            return record_pid(self.pid, log=self.log)
+        return record_command(self.command, pin_cpu=self.pin_cpu, log=self.log, grace_s=self.grace_s)

@@ -1,0 +1,37 @@
+"""Why ptrace was refused, in one line that says what to do about it."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
+
+
+def _seccomp_mode() -> str:
+    for line in _read("/proc/self/status").splitlines():
+        if line.startswith("Seccomp:"):
+            return line.split()[1]
+    return "0"
+
+
+def ptrace_denied_reason(err: int, pid: int | None = None) -> str:
+    """A one-line explanation for a refused PTRACE_SEIZE (`err` is its errno)."""
+    target = f"process {pid}" if pid is not None else "the command"
+    if err == errno.ESRCH:
+        return f"cannot trace {target}: no such process"
+    if err == errno.ENOSYS or _seccomp_mode() == "2" and err in (errno.EPERM, errno.ENOSYS):
+        return (f"ptrace not permitted: a seccomp filter on seccomp-gen itself blocks ptrace (container "
+                f"runtime/default profile?); run the recorder with a profile that allows ptrace, or use "
+                f"--engine log / --audit-log")
+    scope = _read("/proc/sys/kernel/yama/ptrace_scope")
+    if scope in ("2", "3") or (scope == "1" and pid is not None):
+        return (f"ptrace not permitted on {target}: Yama ptrace_scope is {scope}; run as root with "
+                f"CAP_SYS_PTRACE or lower kernel.yama.ptrace_scope")
+    return (f"ptrace not permitted on {target} ({errno.errorcode.get(err, err)}): seccomp-gen needs "
+            f"CAP_SYS_PTRACE (in a container: --cap-add SYS_PTRACE) or to run as the process's owner")

@@ -1,0 +1,257 @@
+"""The tracer loop: one waitpid(-1, __WALL) loop over every tracee, as strace runs it.
+
+Two modes share the loop:
+- "seccomp" (a launched command): the child loads a filter answering SECCOMP_RET_TRACE for every
+  syscall of every arch, and tracees run under PTRACE_CONT, so each syscall costs one stop
+  (PTRACE_EVENT_SECCOMP) instead of two (entry and exit under PTRACE_SYSCALL).
+- "syscall" (attach to a running pid): no filter can be added from outside, so tracees run under
+  PTRACE_SYSCALL and the entry stops are counted.
+
+Tracees are seized (PTRACE_SEIZE), so group-stops are reported as PTRACE_EVENT_STOP and parked with
+PTRACE_LISTEN: a process stopped by SIGSTOP stays stopped until someone sends SIGCONT, exactly as
+without the recorder. Every other signal is passed on to the tracee at its signal-delivery-stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ptrace import PtraceError
+from ptrace.binding.func import ptrace, ptrace_geteventmsg
+
+from recorder.collector import Collector, read_proc_argv, read_proc_exe
+from recorder.ptrace.constants import (
+    GROUP_STOP_SIGNALS,
+    NEW_CHILD_EVENTS,
+    PTRACE_EVENT_EXEC,
+    PTRACE_EVENT_STOP,
+    PTRACE_INTERRUPT,
+    PTRACE_LISTEN,
+    PTRACE_SYSCALL_INFO_ENTRY,
+    SECCOMP_STOP,
+    SYSCALL_STOP,
+    WALL,
+)
+from recorder.ptrace.syscall_info import SyscallInfoReader
+from recorder.recording import Process
+
+PTRACE_CONT = 7
+PTRACE_DETACH = 17
+PTRACE_SYSCALL = 24
+
+Log = Callable[[str], None]
+
+
+class Interrupted(Exception):
+    """Raised out of waitpid by the recorder's SIGINT/SIGTERM/SIGHUP/SIGALRM handler."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass
+class _Task:
+    """Per-thread state. `tgid` keys the process table; `execed` is False for a launched child
+    until its execve of CMD succeeds, so the recorder's own set-up is never counted."""
+
+    tid: int
+    tgid: int
+    execed: bool = True
+
+
+def _read_status_ids(tid: int) -> tuple[int, int]:
+    """(Tgid, PPid) of a task from /proc; (tid, 0) when it is already gone."""
+    tgid, ppid = tid, 0
+    try:
+        with open(f"/proc/{tid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Tgid:"):
+                    tgid = int(line.split()[1])
+                elif line.startswith(b"PPid:"):
+                    ppid = int(line.split()[1])
+                    break
+    except (OSError, ValueError):
+        pass
+    return tgid, ppid
+
+
+class Tracer:
+    """Runs the stop loop until the last tracee is gone (or the user interrupts)."""
+
+    def __init__(self, collector: Collector, *, seccomp_mode: bool, log: Log) -> None:
+        self.collector = collector
+        self.seccomp_mode = seccomp_mode
+        self.resume_request = PTRACE_CONT if seccomp_mode else PTRACE_SYSCALL
+        self.log = log
+        self.tasks: dict[int, _Task] = {}
+        self.processes: dict[int, Process] = {}
+        self.exes: dict[int, str] = {}  # tgid -> current executable
+        self.main_pid: int | None = None
+        self.main_status: int | None = None
+        self.pending_execve: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+        self.info = SyscallInfoReader()
+        self.interrupted: int | None = None
+        self._in_wait = False
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def add_task(self, tid: int, *, execed: bool = True, parent: int | None = None) -> _Task:
+        tgid, ppid = _read_status_ids(tid)
+        task = _Task(tid, tgid, execed)
+        self.tasks[tid] = task
+        if tgid not in self.exes:
+            exe = read_proc_exe(tgid) or (self.exes.get(self.tasks[parent].tgid, "") if parent in self.tasks else "")
+            self.exes[tgid] = exe
+            self.processes[tgid] = Process(tgid, ppid, exe, read_proc_argv(tgid))
+        return task
+
+    def _resume(self, tid: int, sig: int = 0, request: int | None = None) -> None:
+        try:
+            ptrace(self.resume_request if request is None else request, tid, 0, sig)
+        except PtraceError as exc:
+            if exc.errno != errno.ESRCH:  # gone (SIGKILLed): its exit is reported by waitpid
+                raise
+
+    # ------------------------------------------------------------ signals
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        """Signal handler: remember the request; break out of waitpid only while waiting in it."""
+        self.interrupted = signum
+        if self._in_wait:
+            raise Interrupted(signum)
+
+    # ------------------------------------------------------------ the loop
+
+    def wait_one(self) -> tuple[int, int] | None:
+        """One waitpid(-1, __WALL); None when no tracee is left."""
+        self._in_wait = True
+        try:
+            return os.waitpid(-1, WALL)
+        except ChildProcessError:
+            return None
+        finally:
+            self._in_wait = False
+
+    def run(self, on_interrupt: Callable[[int], None]) -> None:
+        """Dispatch stops until no tracee is left; `on_interrupt(signum)` handles Ctrl-C & co."""
+        while self.tasks:
+            if self.interrupted is not None:
+                signum, self.interrupted = self.interrupted, None
+                on_interrupt(signum)
+                continue
+            try:
+                waited = self.wait_one()
+            except Interrupted:
+                continue
+            if waited is None:
+                break
+            self.dispatch(*waited)
+
+    def dispatch(self, tid: int, status: int) -> None:
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            self._gone(tid, status)
+            return
+        if not os.WIFSTOPPED(status):
+            return
+        task = self.tasks.get(tid)
+        if task is None:  # a new child whose stop overtook its parent's fork event
+            task = self.add_task(tid)
+        stop = status >> 8
+        if stop == SECCOMP_STOP or stop == SYSCALL_STOP:
+            self._syscall(task)
+            self._resume(tid)
+            return
+        event = status >> 16
+        sig = stop & 0xFF
+        if event == 0:  # signal-delivery-stop: pass the signal on, as if no tracer were here
+            self._resume(tid, sig)
+        elif event == PTRACE_EVENT_STOP:
+            if sig in GROUP_STOP_SIGNALS:
+                self._resume(tid, 0, PTRACE_LISTEN)  # stay stopped until SIGCONT
+            else:
+                self._resume(tid)  # new task's first stop, or PTRACE_INTERRUPT
+        elif event in NEW_CHILD_EVENTS:
+            child = ptrace_geteventmsg(tid)
+            if child not in self.tasks:
+                self.add_task(child, parent=tid)
+            self._resume(tid)
+        elif event == PTRACE_EVENT_EXEC:
+            self._exec(task)
+            self._resume(tid)
+        else:
+            self._resume(tid)
+
+    def _syscall(self, task: _Task) -> None:
+        op, token, nr, args, _ret = self.info.read(task.tid)
+        if not self.seccomp_mode and op != PTRACE_SYSCALL_INFO_ENTRY:
+            return  # PTRACE_SYSCALL also stops at syscall exit; count each call once
+        if not task.execed:
+            # The launched child before CMD's execve: only the execve itself will count, once it
+            # has succeeded (PTRACE_EVENT_EXEC follows).
+            self.pending_execve[task.tid] = (token, nr, args)
+            return
+        self.collector.add(token, nr, task.tgid, self.exes.get(task.tgid, ""), args)
+
+    def _exec(self, task: _Task) -> None:
+        former = ptrace_geteventmsg(task.tid)
+        if former != task.tid:
+            # A non-leader thread exec'd: it took over the leader's tid and its old tid is gone
+            # without an exit report.
+            self.tasks.pop(former, None)
+            self.pending_execve.pop(former, None)
+        exe = read_proc_exe(task.tid)
+        self.exes[task.tgid] = exe
+        old = self.processes.get(task.tgid)
+        self.processes[task.tgid] = Process(task.tgid, old.ppid if old else 0, exe, read_proc_argv(task.tid))
+        pending = self.pending_execve.pop(task.tid, None) or self.pending_execve.pop(former, None)
+        if not task.execed:
+            task.execed = True
+            if pending is not None:
+                token, nr, args = pending
+                self.collector.add(token, nr, task.tgid, exe, args)
+
+    def _gone(self, tid: int, status: int) -> None:
+        self.tasks.pop(tid, None)
+        self.pending_execve.pop(tid, None)
+        if tid == self.main_pid:
+            self.main_status = status
+
+    # ------------------------------------------------------------ ending early
+
+    def kill_all(self) -> None:
+        """SIGKILL every tracee (they carry our RET_TRACE filter and cannot run on untraced)."""
+        for tid in list(self.tasks):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(tid, signal.SIGKILL)
+
+    def detach_all(self) -> None:
+        """Stop every tracee with PTRACE_INTERRUPT and detach it, re-injecting a pending signal."""
+        for tid in list(self.tasks):
+            with contextlib.suppress(PtraceError):
+                ptrace(PTRACE_INTERRUPT, tid)
+        for tid in list(self.tasks):
+            sig = 0
+            while True:
+                try:
+                    ptrace(PTRACE_DETACH, tid, 0, sig)
+                    break
+                except PtraceError as exc:
+                    if exc.errno != errno.ESRCH:
+                        break
+                # Not stopped yet (or gone): take its next report.
+                try:
+                    pid, status = os.waitpid(tid, WALL)
+                except ChildProcessError:
+                    break
+                if pid == 0 or os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                    break
+                if os.WIFSTOPPED(status) and (status >> 16) == 0 and (status >> 8) not in (
+                    SYSCALL_STOP, SECCOMP_STOP):
+                    sig = os.WSTOPSIG(status)  # a signal-delivery-stop: hand the signal back
+            self.tasks.pop(tid, None)

@@ -1,0 +1,327 @@
+"""The Recording: what a workload did, per architecture, as frozen values with versioned JSON I/O.
+
+Every engine (ptrace, audit logs, ...) produces this type and every consumer (generate, check, merge)
+reads it, so the file format is a contract: it is documented in README.md ("The Recording format")
+and carries `schema_version`. Loading validates everything - architectures and names against
+libseccomp - and reports bad input as `file:line: message`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recorder import syscalls
+from seccomp_gen.atomic import write_atomic
+from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.jsonio import dumps_stable, line_of, loads_strict, read_text
+
+SCHEMA_VERSION = 1
+
+#: At most this many distinct values are kept per watched argument; more marks the use `args_truncated`.
+MAX_ARG_VALUES = 64
+
+_UNNAMED = re.compile(r"^syscall_\d+$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made a call: the first process seen making it (provenance for reports)."""
+
+    pid: int
+    exe: str
+
+
+@dataclass(frozen=True)
+class SyscallUse:
+    """How one syscall was used on one architecture.
+
+    `args` maps an argument index to the distinct values seen, only for the arguments that
+    runtime/default profiles condition on (see recorder/data/watched_args.json). `actions` is set by
+    engines that see a seccomp verdict (audit logs): action name -> count.
+    """
+
+    count: int
+    first: Caller
+    args: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    args_truncated: bool = False
+    actions: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    ppid: int
+    exe: str
+    argv: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    engine: str
+    command: tuple[str, ...]
+    started: str
+    duration_s: float
+    kernel: str
+    host_arch: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recording:
+    source: Source
+    exit_status: int | None
+    complete: bool
+    syscalls: Mapping[str, Mapping[str, SyscallUse]]
+    processes: tuple[Process, ...] = ()
+    incomplete_reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    def arches(self) -> list[str]:
+        return sorted(arch for arch, uses in self.syscalls.items() if uses)
+
+    def names(self, arch: str | None = None) -> set[str]:
+        """Syscall names seen on `arch`, or on any arch when None."""
+        if arch is not None:
+            return set(self.syscalls.get(arch, {}))
+        return {name for uses in self.syscalls.values() for name in uses}
+
+    def total_calls(self) -> int:
+        return sum(use.count for uses in self.syscalls.values() for use in uses.values())
+
+
+# ---------------------------------------------------------------- dumping
+
+
+def _use_to_json(use: SyscallUse) -> dict[str, Any]:
+    out: dict[str, Any] = {"count": use.count, "first": {"pid": use.first.pid, "exe": use.first.exe}}
+    if use.args:
+        out["args"] = {str(index): list(values) for index, values in sorted(use.args.items())}
+    if use.args_truncated:
+        out["args_truncated"] = True
+    if use.actions:
+        out["actions"] = dict(sorted(use.actions.items()))
+    return out
+
+
+def to_json(rec: Recording) -> dict[str, Any]:
+    src = rec.source
+    return {
+        "schema_version": rec.schema_version,
+        "source": {
+            "engine": src.engine,
+            "command": list(src.command),
+            "started": src.started,
+            "duration_s": round(src.duration_s, 3),
+            "kernel": src.kernel,
+            "host_arch": src.host_arch,
+            **({"details": dict(src.details)} if src.details else {}),
+        },
+        "exit_status": rec.exit_status,
+        "complete": rec.complete,
+        "incomplete_reasons": list(rec.incomplete_reasons),
+        "warnings": list(rec.warnings),
+        "syscalls": {
+            arch: {name: _use_to_json(use) for name, use in sorted(uses.items())}
+            for arch, uses in sorted(rec.syscalls.items())
+        },
+        "processes": [
+            {"pid": p.pid, "ppid": p.ppid, "exe": p.exe, "argv": list(p.argv)} for p in rec.processes
+        ],
+    }
+
+
+def dumps(rec: Recording) -> str:
+    return dumps_stable(to_json(rec))
+
+
+def dump(rec: Recording, path: str | Path) -> None:
+    """Write the recording atomically."""
+    write_atomic(path, dumps(rec))
+
+
+# ---------------------------------------------------------------- loading
+
+
+class _Reader:
+    """Validates one decoded document; errors carry the file and the line of the offending key."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+
+    def fail(self, message: str, needle: str | None = None) -> SeccompGenError:
+        line = line_of(self.text, needle) if needle else None
+        return SeccompGenError(message, path=self.path, line=line)
+
+    def obj(self, value: Any, what: str, needle: str | None = None) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(f"{what} must be an object", needle)
+        return value
+
+    def int_(self, value: Any, what: str, needle: str | None = None, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value >= 2**64:
+            raise self.fail(f"{what} must be an integer >= {minimum} and < 2**64", needle)
+        return value
+
+    def str_(self, value: Any, what: str, needle: str | None = None) -> str:
+        if not isinstance(value, str):
+            raise self.fail(f"{what} must be a string", needle)
+        return value
+
+    def strs(self, value: Any, what: str, needle: str | None = None) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{what} must be a list of strings", needle)
+        return tuple(value)
+
+    def use(self, arch: str, name: str, raw: Any) -> SyscallUse:
+        needle = f'"{name}"'
+        doc = self.obj(raw, f"syscalls.{arch}.{name}", needle)
+        count = self.int_(doc.get("count"), f"syscalls.{arch}.{name}.count", needle, minimum=1)
+        first = self.obj(doc.get("first"), f"syscalls.{arch}.{name}.first", needle)
+        caller = Caller(
+            pid=self.int_(first.get("pid"), f"syscalls.{arch}.{name}.first.pid", needle),
+            exe=self.str_(first.get("exe"), f"syscalls.{arch}.{name}.first.exe", needle),
+        )
+        args: dict[int, tuple[int, ...]] = {}
+        for index, values in self.obj(doc.get("args", {}), f"syscalls.{arch}.{name}.args", needle).items():
+            if index not in {"0", "1", "2", "3", "4", "5"}:
+                raise self.fail(f"syscalls.{arch}.{name}.args: argument index {index!r} is not 0-5", needle)
+            if not isinstance(values, list):
+                raise self.fail(f"syscalls.{arch}.{name}.args.{index} must be a list", needle)
+            args[int(index)] = tuple(sorted({self.int_(v, "argument value", needle) for v in values}))
+        actions = {
+            self.str_(k, "action", needle): self.int_(v, "action count", needle, minimum=1)
+            for k, v in self.obj(doc.get("actions", {}), "actions", needle).items()
+        }
+        truncated = doc.get("args_truncated", False)
+        if not isinstance(truncated, bool):
+            raise self.fail(f"syscalls.{arch}.{name}.args_truncated must be true or false", needle)
+        return SyscallUse(count, caller, args, truncated, actions)
+
+    def syscalls(self, raw: Any) -> dict[str, dict[str, SyscallUse]]:
+        result: dict[str, dict[str, SyscallUse]] = {}
+        for arch, uses in self.obj(raw, "syscalls", '"syscalls"').items():
+            if not syscalls.is_known_arch(arch):
+                raise self.fail(f"unknown architecture {arch!r} (expected a libseccomp name such as "
+                                "SCMP_ARCH_X86_64)", f'"{arch}"')
+            per_arch: dict[str, SyscallUse] = {}
+            for name, raw_use in self.obj(uses, f"syscalls.{arch}", f'"{arch}"').items():
+                if not (_UNNAMED.match(name) or (_NAME.match(name) and syscalls.number_of(arch, name) is not None)):
+                    raise self.fail(f"unknown syscall {name!r} for {arch}", f'"{name}"')
+                per_arch[name] = self.use(arch, name, raw_use)
+            result[arch] = per_arch
+        return result
+
+    def recording(self, doc: Any) -> Recording:
+        doc = self.obj(doc, "the recording")
+        version = doc.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise self.fail(
+                f"unsupported schema_version {version!r} (this seccomp-gen reads {SCHEMA_VERSION}); "
+                "is this a seccomp-gen recording?",
+                '"schema_version"' if "schema_version" in doc else None,
+            )
+        src = self.obj(doc.get("source"), "source", '"source"')
+        duration = src.get("duration_s", 0.0)
+        if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
+            raise self.fail("source.duration_s must be a number >= 0", '"duration_s"')
+        source = Source(
+            engine=self.str_(src.get("engine"), "source.engine", '"engine"'),
+            command=self.strs(src.get("command", []), "source.command", '"command"'),
+            started=self.str_(src.get("started", ""), "source.started", '"started"'),
+            duration_s=float(duration),
+            kernel=self.str_(src.get("kernel", ""), "source.kernel", '"kernel"'),
+            host_arch=self.str_(src.get("host_arch", ""), "source.host_arch", '"host_arch"'),
+            details=self.obj(src.get("details", {}), "source.details", '"details"'),
+        )
+        status = doc.get("exit_status")
+        if status is not None:
+            status = self.int_(status, "exit_status", '"exit_status"')
+        complete = doc.get("complete")
+        if not isinstance(complete, bool):
+            raise self.fail("complete must be true or false", '"complete"')
+        processes = []
+        for raw in doc.get("processes", []) if isinstance(doc.get("processes", []), list) else [None]:
+            proc = self.obj(raw, "processes[]", '"processes"')
+            processes.append(
+                Process(
+                    pid=self.int_(proc.get("pid"), "processes[].pid", '"processes"'),
+                    ppid=self.int_(proc.get("ppid", 0), "processes[].ppid", '"processes"'),
+                    exe=self.str_(proc.get("exe", ""), "processes[].exe", '"processes"'),
+                    argv=self.strs(proc.get("argv", []), "processes[].argv", '"processes"'),
+                )
+            )
+        return Recording(
+            source=source,
+            exit_status=status,
+            complete=complete,
+            syscalls=self.syscalls(doc.get("syscalls")),
+            processes=tuple(processes),
+            incomplete_reasons=self.strs(doc.get("incomplete_reasons", []), "incomplete_reasons"),
+            warnings=self.strs(doc.get("warnings", []), "warnings"),
+        )
+
+
+def loads(text: str, path: str = "<string>") -> Recording:
+    return _Reader(text, path).recording(loads_strict(text, path))
+
+
+def load(path: str | Path) -> Recording:
+    """Read and validate a recording file; any problem is a SeccompGenError naming file and line."""
+    return loads(read_text(path), str(path))
+
+
+# ---------------------------------------------------------------- merging
+
+
+def _merge_use(a: SyscallUse, b: SyscallUse) -> SyscallUse:
+    args: dict[int, tuple[int, ...]] = {}
+    truncated = a.args_truncated or b.args_truncated
+    for index in sorted(set(a.args) | set(b.args)):
+        values = sorted(set(a.args.get(index, ())) | set(b.args.get(index, ())))
+        if len(values) > MAX_ARG_VALUES:
+            values, truncated = values[:MAX_ARG_VALUES], True
+        args[index] = tuple(values)
+    actions = dict(a.actions)
+    for action, count in b.actions.items():
+        actions[action] = actions.get(action, 0) + count
+    return SyscallUse(a.count + b.count, a.first, args, truncated, actions)
+
+
+def merge(recordings: Iterable[Recording]) -> Recording:
+    """Union of recordings: counts summed, the first caller kept, incomplete if any input was."""
+    items = list(recordings)
+    if not items:
+        raise SeccompGenError("no recordings to merge")
+    if len(items) == 1:
+        return items[0]
+    merged: dict[str, dict[str, SyscallUse]] = {}
+    for rec in items:
+        for arch, uses in rec.syscalls.items():
+            target = merged.setdefault(arch, {})
+            for name, use in uses.items():
+                target[name] = _merge_use(target[name], use) if name in target else use
+    first = items[0]
+    reasons = tuple(r for rec in items for r in rec.incomplete_reasons)
+    return Recording(
+        source=dataclasses.replace(
+            first.source,
+            engine="merge" if len({r.source.engine for r in items}) > 1 else first.source.engine,
+            duration_s=sum(r.source.duration_s for r in items),
+            details={"merged_from": [r.source.command and list(r.source.command) or r.source.engine
+                                     for r in items]},
+        ),
+        exit_status=next((r.exit_status for r in items if r.exit_status not in (None, 0)), first.exit_status),
+        complete=all(r.complete for r in items),
+        syscalls=merged,
+        processes=tuple(p for rec in items for p in rec.processes),
+        incomplete_reasons=reasons,
+        warnings=tuple(w for rec in items for w in rec.warnings),
+    )

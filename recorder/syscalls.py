@@ -1,0 +1,97 @@
+"""Syscall names and numbers for every architecture, from libseccomp's resolver.
+
+Nothing here is a hand-typed table: architecture tokens come from pyseccomp (they are the kernel's
+AUDIT_ARCH_* values, which is also what PTRACE_GET_SYSCALL_INFO and audit records report), and every
+name <-> number lookup goes to libseccomp for the architecture asked about. A number libseccomp cannot
+name is spelled `syscall_<nr>` so that it is kept, never dropped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import re
+
+import pyseccomp
+
+_lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so.2", use_errno=True)
+_lib.seccomp_syscall_resolve_num_arch.argtypes = (ctypes.c_uint32, ctypes.c_int)
+_lib.seccomp_syscall_resolve_num_arch.restype = ctypes.c_void_p
+_lib.seccomp_syscall_resolve_name_arch.argtypes = (ctypes.c_uint32, ctypes.c_char_p)
+_lib.seccomp_syscall_resolve_name_arch.restype = ctypes.c_int
+_lib.seccomp_arch_native.argtypes = ()
+_lib.seccomp_arch_native.restype = ctypes.c_uint32
+_libc = ctypes.CDLL(None)
+_libc.free.argtypes = (ctypes.c_void_p,)
+_libc.free.restype = None
+
+#: libseccomp arch name (as used in a profile's archMap) -> AUDIT_ARCH_* token.
+ARCH_TOKENS: dict[str, int] = {
+    f"SCMP_ARCH_{attr}": value
+    for attr, value in vars(pyseccomp.Arch).items()
+    if attr.isupper() and attr != "NATIVE" and isinstance(value, int)
+}
+#: AUDIT_ARCH_* token -> libseccomp arch name.
+ARCH_NAMES: dict[int, str] = {token: name for name, token in ARCH_TOKENS.items()}
+
+#: On x86_64, a syscall number with this bit set is an x32-ABI call (arch token stays x86_64).
+X32_SYSCALL_BIT = 0x40000000
+
+_UNNAMED = re.compile(r"^syscall_(\d+)$")
+
+
+def native_arch() -> str:
+    """The libseccomp name of the architecture this Python runs on."""
+    return ARCH_NAMES[_lib.seccomp_arch_native()]
+
+
+def is_known_arch(arch: str) -> bool:
+    return arch in ARCH_TOKENS
+
+
+def arch_of_token(token: int, nr: int) -> str | None:
+    """The libseccomp arch name of a kernel (AUDIT_ARCH) token; x32 is told apart by its number."""
+    name = ARCH_NAMES.get(token)
+    if name == "SCMP_ARCH_X86_64" and nr & X32_SYSCALL_BIT:
+        return "SCMP_ARCH_X32"
+    return name
+
+
+@functools.lru_cache(maxsize=8192)
+def name_of(arch: str, nr: int) -> str | None:
+    """libseccomp's name for syscall `nr` on `arch`, or None when libseccomp does not know it."""
+    token = ARCH_TOKENS[arch]
+    if nr < 0 or nr > 0x7FFFFFFF:
+        return None
+    ptr = _lib.seccomp_syscall_resolve_num_arch(token, nr)
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr).decode()
+    finally:
+        _libc.free(ptr)
+
+
+def display_name(arch: str, nr: int) -> str:
+    """The name a Recording stores: libseccomp's, else `syscall_<nr>`."""
+    return name_of(arch, nr) or f"syscall_{nr}"
+
+
+@functools.lru_cache(maxsize=8192)
+def number_of(arch: str, name: str) -> int | None:
+    """The number of `name` on `arch`, or None when that arch has no such syscall.
+
+    libseccomp answers negative pseudo-numbers for syscalls that exist elsewhere but not on this
+    arch (socketcall on x86_64): those are None too. `syscall_<nr>` names map back to `nr`.
+    """
+    unnamed = _UNNAMED.match(name)
+    if unnamed:
+        return int(unnamed.group(1))
+    nr = _lib.seccomp_syscall_resolve_name_arch(ARCH_TOKENS[arch], name.encode())
+    return nr if nr >= 0 else None
+
+
+def is_known_name(name: str) -> bool:
+    """True when some architecture libseccomp knows has a syscall called `name`."""
+    return bool(_UNNAMED.match(name)) or any(number_of(arch, name) is not None for arch in ARCH_TOKENS)

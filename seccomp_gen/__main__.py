@@ -1,0 +1,5 @@
+"""`python -m seccomp_gen` runs the CLI."""
+
+from seccomp_gen.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""Every output file goes through here: a temp file in the target directory, fsync, rename.
+
+A crash, a full disk or Ctrl-C therefore never leaves a half-written profile or recording.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from seccomp_gen.errors import SeccompGenError
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Fail early (before a long recording) when `path` cannot be written as a regular file."""
+    target = Path(path)
+    if target.is_symlink():
+        raise SeccompGenError("refusing to write through a symlink", path=str(target))
+    if target.is_dir():
+        raise SeccompGenError("is a directory, expected a file path", path=str(target))
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise SeccompGenError(f"directory {parent} does not exist", path=str(target))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SeccompGenError(f"directory {parent} is not writable", path=str(target))
+    if target.exists() and not os.access(target, os.W_OK):
+        raise SeccompGenError("file is not writable", path=str(target))
+    return target
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644) -> None:
+    """Write `data` to `path` so that readers see either the old file or the whole new one."""
+    target = check_writable(path)
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise SeccompGenError(f"cannot write: {exc.strerror}", path=str(target)) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
