@@ -315,7 +315,7 @@ def merge(recordings: Iterable[Recording]) -> Recording:
             first.source,
             engine="merge" if len({r.source.engine for r in items}) > 1 else first.source.engine,
             duration_s=sum(r.source.duration_s for r in items),
-            details={"merged_from": [r.source.command and list(r.source.command) or r.source.engine
+            details={"merged_from": [(r.source.command and list(r.source.command)) or r.source.engine
                                      for r in items]},
         ),
         exit_status=next((r.exit_status for r in items if r.exit_status not in (None, 0)), first.exit_status),

@@ -25,10 +25,10 @@ def ptrace_denied_reason(err: int, pid: int | None = None) -> str:
     target = f"process {pid}" if pid is not None else "the command"
     if err == errno.ESRCH:
         return f"cannot trace {target}: no such process"
-    if err == errno.ENOSYS or _seccomp_mode() == "2" and err in (errno.EPERM, errno.ENOSYS):
-        return (f"ptrace not permitted: a seccomp filter on seccomp-gen itself blocks ptrace (container "
-                f"runtime/default profile?); run the recorder with a profile that allows ptrace, or use "
-                f"--engine log / --audit-log")
+    if err == errno.ENOSYS or (_seccomp_mode() == "2" and err in (errno.EPERM, errno.ENOSYS)):
+        return ("ptrace not permitted: a seccomp filter on seccomp-gen itself blocks ptrace (container "
+                "runtime/default profile?); run the recorder with a profile that allows ptrace, or use "
+                "--engine log / --audit-log")
     scope = _read("/proc/sys/kernel/yama/ptrace_scope")
     if scope in ("2", "3") or (scope == "1" and pid is not None):
         return (f"ptrace not permitted on {target}: Yama ptrace_scope is {scope}; run as root with "

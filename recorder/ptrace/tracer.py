@@ -163,7 +163,7 @@ class Tracer:
         if task is None:  # a new child whose stop overtook its parent's fork event
             task = self.add_task(tid)
         stop = status >> 8
-        if stop == SECCOMP_STOP or stop == SYSCALL_STOP:
+        if stop in (SECCOMP_STOP, SYSCALL_STOP):
             self._syscall(task)
             self._resume(tid)
             return

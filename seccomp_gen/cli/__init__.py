@@ -38,9 +38,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from seccomp_gen.cli import record
+    from seccomp_gen.cli import record, show
 
     main.add_command(record.record)
+    main.add_command(show.show)
 
 
 _register()
