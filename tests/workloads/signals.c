@@ -14,10 +14,15 @@ int main(void) {
     if (pipe(pipefd) != 0) return 10;
     pid_t pid = fork();
     if (pid == 0) {
+        sigset_t usr1, none;
+        sigemptyset(&usr1);
+        sigemptyset(&none);
+        sigaddset(&usr1, SIGUSR1);
         signal(SIGUSR1, on_usr1);
+        sigprocmask(SIG_BLOCK, &usr1, NULL);  /* held until sigsuspend: no race, same calls every run */
         raise(SIGSTOP);                  /* group-stop: must really stop */
         write(pipefd[1], "r", 1);        /* tell the parent we are running again */
-        while (!got_usr1) pause();
+        while (!got_usr1) sigsuspend(&none);
         _exit(42);
     }
     int status;
