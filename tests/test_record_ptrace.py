@@ -210,8 +210,8 @@ def _status_field(pid: int, field: str) -> str:
     raise AssertionError(field)
 
 
-def test_attach_records_then_detaches_cleanly(workload: Callable[..., Path], tmp_path: Path) -> None:
-    target = subprocess.Popen([str(workload("ticker")), "0"])
+def test_attach_records_all_threads_then_detaches_cleanly(workload: Callable[..., Path], tmp_path: Path) -> None:
+    target = subprocess.Popen([str(workload("ticker")), "0", "with-thread"])
     out = tmp_path / "r.json"
     try:
         time.sleep(0.1)
@@ -224,14 +224,15 @@ def test_attach_records_then_detaches_cleanly(workload: Callable[..., Path], tmp
         rec_proc.send_signal(signal.SIGINT)
         assert rec_proc.wait(timeout=30) == 0, rec_proc.stderr.read() if rec_proc.stderr else ""
         time.sleep(0.1)
-        assert _status_field(target.pid, "TracerPid") == "0"
-        assert _status_field(target.pid, "State") in ("S", "R")  # running on, not left stopped
+        for tid in os.listdir(f"/proc/{target.pid}/task"):  # every thread: untraced, running on
+            assert _status_field(int(tid), "TracerPid") == "0"
+            assert _status_field(int(tid), "State") in ("S", "R")
         assert target.poll() is None
     finally:
         target.kill()
         target.wait()
     rec = recording.load(out)
-    assert {"getppid", "clock_nanosleep"} <= rec.names()
+    assert {"getppid", "getuid", "clock_nanosleep"} <= rec.names()  # both threads were traced
     assert not rec.complete  # calls before the attach are not in it, and it says so
 
 
@@ -247,3 +248,11 @@ def test_attach_records_until_the_process_exits(workload: Callable[..., Path], t
         target.kill()
     rec = recording.load(out)
     assert "exit_group" in rec.names() and rec.exit_status == 5
+
+
+def test_workload_with_its_own_seccomp_filter_is_flagged(workload: Callable[..., Path], record: Record) -> None:
+    rec, code, stderr = record(str(workload("own_filter")))
+    assert code == 0  # the workload's filter really denied getppid
+    assert "getppid" not in rec.names()  # the kernel answered before our RET_TRACE: unseen ...
+    assert any("own seccomp filter" in w for w in rec.warnings)  # ... and the recording says so
+    assert "own seccomp filter" in stderr

@@ -7,6 +7,7 @@ that wraps them for the Engine protocol.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -80,6 +81,25 @@ def _terminal_sent(signum: int) -> bool:
         return False
 
 
+#: prctl option that installs a seccomp filter (linux/prctl.h PR_SET_SECCOMP).
+PR_SET_SECCOMP = 22
+
+
+def _with_own_filter_warning(rec: Recording) -> Recording:
+    """Warn when the workload installed a seccomp filter of its own: calls that filter answers with
+    ERRNO, KILL, TRAP or USER_NOTIF take precedence over our RET_TRACE and never reach the recorder."""
+    installers = [
+        use.first for uses in rec.syscalls.values() for name, use in uses.items()
+        if name == "seccomp" or (name == "prctl" and PR_SET_SECCOMP in use.args.get(0, ()))
+    ]
+    if not installers:
+        return rec
+    first = installers[0]
+    warning = (f"process {first.pid} ({first.exe}) installed its own seccomp filter: calls that filter "
+               "denies are not seen by the recorder (record the workload with its sandbox disabled to see them)")
+    return dataclasses.replace(rec, warnings=(*rec.warnings, warning))
+
+
 def record_command(
     command: Sequence[str],
     *,
@@ -123,13 +143,13 @@ def record_command(
         code = EXIT_NOT_FOUND if exec_errno == 2 else EXIT_NOT_EXECUTABLE
         raise SeccompGenError(f"{command[0]}: cannot execute: {os.strerror(exec_errno)}", exit_code=code)
     details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp}
-    return collector.build(
+    return _with_own_filter_warning(collector.build(
         engine="ptrace",
         command=command,
         exit_status=shell_status(tracer.main_status),
         processes=list(tracer.processes.values()),
         details=details,
-    )
+    ))
 
 
 def _attach_all_threads(tracer: Tracer, pid: int) -> None:
