@@ -78,11 +78,11 @@ class Collector:
         for (token, nr), slot in sorted(self.slots.items()):
             arch = syscalls.arch_of_token(token, nr)
             if arch is None:
-                arch_label = f"0x{token:08x}"
-                self.mark_incomplete(f"{slot.count} call(s) of syscall {nr} on architecture {arch_label}, "
-                                     "which libseccomp does not know, cannot be stored")
-                continue
-            name = syscalls.name_of(arch, nr)
+                # Kept under the raw AUDIT_ARCH token, never dropped; no profile can allow it by name.
+                arch = syscalls.raw_arch_key(token)
+                self.warn(f"unknown architecture {arch} (AUDIT_ARCH token libseccomp does not know): "
+                          f"syscall numbers kept as syscall_<nr>")
+            name = syscalls.name_of(arch, nr) if syscalls.is_known_arch(arch) else None
             if name is None:
                 name = f"syscall_{nr}"
                 self.warn(f"{arch}: libseccomp cannot name syscall {nr}; kept as {name}")

@@ -10,7 +10,10 @@ from recorder.recording import Recording
 class Engine(Protocol):
     """A source of Recordings (ptrace today; audit logs, complain mode and eBPF follow)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The engine's name, as the Recording's source.engine records it."""
+        ...
 
     def record(self) -> Recording:
         """Observe the workload and return what it did; raise SeccompGenError on failure."""

@@ -208,12 +208,14 @@ class _Reader:
     def syscalls(self, raw: Any) -> dict[str, dict[str, SyscallUse]]:
         result: dict[str, dict[str, SyscallUse]] = {}
         for arch, uses in self.obj(raw, "syscalls", '"syscalls"').items():
-            if not syscalls.is_known_arch(arch):
+            raw_arch = syscalls.is_raw_arch_key(arch)
+            if not (syscalls.is_known_arch(arch) or raw_arch):
                 raise self.fail(f"unknown architecture {arch!r} (expected a libseccomp name such as "
-                                "SCMP_ARCH_X86_64)", f'"{arch}"')
+                                "SCMP_ARCH_X86_64, or audit_arch_<8 hex digits>)", f'"{arch}"')
             per_arch: dict[str, SyscallUse] = {}
             for name, raw_use in self.obj(uses, f"syscalls.{arch}", f'"{arch}"').items():
-                if not (_UNNAMED.match(name) or (_NAME.match(name) and syscalls.number_of(arch, name) is not None)):
+                named = not raw_arch and _NAME.match(name) and syscalls.number_of(arch, name) is not None
+                if not (_UNNAMED.match(name) or named):
                     raise self.fail(f"unknown syscall {name!r} for {arch}", f'"{name}"')
                 per_arch[name] = self.use(arch, name, raw_use)
             result[arch] = per_arch

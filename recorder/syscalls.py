@@ -39,6 +39,16 @@ ARCH_NAMES: dict[int, str] = {token: name for name, token in ARCH_TOKENS.items()
 X32_SYSCALL_BIT = 0x40000000
 
 _UNNAMED = re.compile(r"^syscall_(\d+)$")
+_RAW_ARCH = re.compile(r"^audit_arch_[0-9a-f]{8}$")
+
+
+def raw_arch_key(token: int) -> str:
+    """The Recording key for an architecture libseccomp does not know: its AUDIT_ARCH token."""
+    return f"audit_arch_{token:08x}"
+
+
+def is_raw_arch_key(arch: str) -> bool:
+    return bool(_RAW_ARCH.match(arch))
 
 
 def native_arch() -> str:

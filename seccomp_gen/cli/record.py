@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from recorder.interface import Engine
+    from recorder.recording import Recording
 
 DEFAULT_OUTPUT = "seccomp-gen.recording.json"
 
@@ -16,6 +22,11 @@ def _stderr(message: str) -> None:
 
 def _quiet(_message: str) -> None:
     pass
+
+
+def _progress(message: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"\r{message}", err=True, nl=False)
 
 
 def _pin_choice(value: str) -> int | None:
@@ -30,40 +41,98 @@ def _pin_choice(value: str) -> int | None:
     raise click.BadParameter(f"expected auto, off or one of the CPUs {allowed}", param_hint="--pin-cpu")
 
 
+def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tuple[str, ...],
+                  comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
+                  log: Callable[[str], None]) -> Engine:
+    from recorder.audit import AuditFilter, AuditLogEngine
+    from recorder.audit.engine import parse_time
+
+    filt = AuditFilter(
+        pids=frozenset(pids), exes=frozenset(exes), comms=frozenset(comms),
+        since=parse_time(since) if since else None, until=parse_time(until) if until else None,
+    )
+    return AuditLogEngine(audit_logs, filt, strict=strict, log=log, progress=_progress)
+
+
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("-o", "--output", default=DEFAULT_OUTPUT, show_default=True, metavar="FILE",
               help="Where to write the Recording (atomically).")
-@click.option("-p", "--pid", type=int, default=None, help="Attach to a running process instead of running CMD.")
+@click.option("--engine", type=click.Choice(["ptrace", "log", "audit"]), default=None,
+              help="ptrace (default for a command), log (complain mode: a SCMP_ACT_LOG filter, records "
+                   "harvested from auditd or the kernel log), audit (read --audit-log files).")
+@click.option("-p", "--pid", "pids", type=int, multiple=True,
+              help="Attach to this running process (ptrace); with --audit-log, keep only records of these pids.")
+@click.option("--audit-log", "audit_logs", multiple=True, metavar="FILE",
+              help="Read audit.log / rotated .gz / ausearch --raw / kernel or journal lines ('-' for stdin).")
+@click.option("--exe", "exes", multiple=True, metavar="PATH", help="With --audit-log: only records of this exe.")
+@click.option("--comm", "comms", multiple=True, metavar="NAME", help="With --audit-log: only records of this comm.")
+@click.option("--since", metavar="TIME", help="With --audit-log: only records at or after TIME (ISO 8601, epoch, 10m).")
+@click.option("--until", metavar="TIME", help="With --audit-log: only records at or before TIME.")
+@click.option("--strict", is_flag=True, help="With --audit-log: a malformed record is an error (exit 2).")
 @click.option("-q", "--quiet", is_flag=True, help="No messages from the recorder on stderr.")
 @click.option("--pin-cpu", default="auto", show_default=True, metavar="auto|off|N",
               help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU).")
 @click.option("--kill-after", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
               help="After SIGINT/SIGTERM, how long CMD gets to exit before its processes are killed.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def record(output: str, pid: int | None, quiet: bool, pin_cpu: str, kill_after: float,
-           command: tuple[str, ...]) -> None:
-    """Record the syscalls of CMD and all its descendants (or of a running process with -p).
+def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: tuple[str, ...],
+           exes: tuple[str, ...], comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
+           quiet: bool, pin_cpu: str, kill_after: float, command: tuple[str, ...]) -> None:
+    """Record the syscalls of CMD and all its descendants, of a running process, or from audit logs.
 
     \b
       seccomp-gen record -o app.recording.json -- ./app --flag
       seccomp-gen record -o app.recording.json -p 1234
+      seccomp-gen record --audit-log /var/log/audit/audit.log --exe /usr/bin/app -o app.recording.json
+      seccomp-gen record --engine log -o app.recording.json -- ./app
 
-    Exits with CMD's exit status (128+N when it died of signal N).
+    With a command, exits with CMD's exit status (128+N when it died of signal N).
     """
     from recorder import recording
-    from recorder.ptrace import PtraceEngine
     from seccomp_gen.atomic import check_writable
 
     log = _quiet if quiet else _stderr
-    if pid is not None and command:
-        raise click.UsageError("give either -p PID or a command after --, not both")
-    if pid is None and not command:
-        raise click.UsageError("nothing to record: give a command after -- (or -p PID)")
+    if engine is None:
+        engine = "audit" if audit_logs else "ptrace"
+    if engine == "audit" or audit_logs:
+        if engine != "audit" or command:
+            raise click.UsageError("--audit-log reads logs: give no command and no other --engine")
+        if not audit_logs:
+            raise click.UsageError("--engine audit needs at least one --audit-log FILE")
+    elif exes or comms or since or until or strict:
+        raise click.UsageError("--exe, --comm, --since, --until and --strict filter --audit-log input")
+    attach = engine == "ptrace" and bool(pids)
+    if engine != "audit":
+        if attach and (command or len(pids) > 1):
+            raise click.UsageError("give either one -p PID or a command after --, not both")
+        if not attach and not command:
+            raise click.UsageError("nothing to record: give a command after -- (or -p PID, or --audit-log FILE)")
+        if engine == "log" and pids:
+            raise click.UsageError("--engine log runs a command; -p is for ptrace or --audit-log")
     check_writable(output)  # fail before CMD runs, not after
-    engine = PtraceEngine(command=command, pid=pid, pin_cpu=None if pid else _pin_choice(pin_cpu),
-                          grace_s=kill_after, log=log)
-    rec = engine.record()
+
+    source: Engine
+    if engine == "audit":
+        source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, log)
+    elif engine == "log":
+        from recorder.log import LogEngine
+
+        source = LogEngine(command=command, log=log)
+    else:
+        from recorder.ptrace import PtraceEngine
+
+        source = PtraceEngine(command=command, pid=pids[0] if attach else None,
+                              pin_cpu=None if attach else _pin_choice(pin_cpu), grace_s=kill_after, log=log)
+    rec = source.record()
+    if engine == "audit" and sys.stderr.isatty() and not quiet:
+        click.echo("\r", err=True, nl=False)
     recording.dump(rec, output)
+    _summarise(rec, output, log)
+    # A launched command: exit as it did. Attached or read from logs: success is having recorded it.
+    sys.exit(rec.exit_status or 0 if command else 0)
+
+
+def _summarise(rec: Recording, output: str, log: Callable[[str], None]) -> None:
     for warning in rec.warnings:
         log(f"seccomp-gen: warning: {warning}")
     for reason in rec.incomplete_reasons:
@@ -72,5 +141,3 @@ def record(output: str, pid: int | None, quiet: bool, pin_cpu: str, kill_after: 
     log(f"seccomp-gen: {rec.total_calls()} syscalls ({distinct} distinct, arches: "
         f"{', '.join(rec.arches()) or 'none'}) from {len(rec.processes)} processes in "
         f"{rec.source.duration_s:.2f} s -> {output}")
-    # Launched: exit as CMD did. Attached: the process is not ours; success is having recorded it.
-    sys.exit(0 if pid is not None else rec.exit_status or 0)

@@ -1,0 +1,232 @@
+"""Reading audit logs into a Recording: filters, malformed records, loss, and the summary."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from recorder import syscalls
+from recorder.audit.inputs import MAX_LINE, Line, read_lines
+from recorder.audit.loss import LossEvidence, SerialTracker
+from recorder.audit.records import Header, MalformedRecord, SyscallEvent, parse_header, syscall_event
+from recorder.collector import Collector
+from recorder.recording import Process, Recording
+from seccomp_gen.errors import SeccompGenError
+
+Log = Callable[[str], None]
+_TARGET_TYPES = frozenset({"SECCOMP", "SYSCALL"})
+_MAX_REPORTED = 20
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])(?:\s*ago)?$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_time(text: str) -> float:
+    """--since/--until: ISO 8601 (local time unless it says), epoch seconds, or `10m`/`2h ago`."""
+    value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        return time.time() - float(relative.group(1)) * _UNITS[relative.group(2)]
+    try:
+        return float(value.lstrip("@"))
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        raise SeccompGenError(f"cannot read time {text!r}: use ISO 8601 (2026-11-28T12:00:00), "
+                              "epoch seconds, or an age such as 10m or 2h") from None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which records count: all of them when every field is empty."""
+
+    pids: frozenset[int] = frozenset()
+    exes: frozenset[str] = frozenset()
+    comms: frozenset[str] = frozenset()
+    since: float | None = None
+    until: float | None = None
+    sessions: frozenset[str] = frozenset()
+    #: Records of this pid count only from its first execve on (complain mode: the launcher's own
+    #: calls between loading the filter and exec'ing CMD are not CMD's).
+    exec_gate_pid: int | None = None
+    exec_gate_exe: str | None = None
+    exclude_pids: frozenset[int] = frozenset()
+
+    def wants_time(self, timestamp: float) -> bool:
+        return (self.since is None or timestamp >= self.since) and (self.until is None or timestamp <= self.until)
+
+
+@dataclass
+class _Stats:
+    lines: int = 0
+    not_audit: int = 0
+    other_records: int = 0
+    matched: int = 0
+    filtered_out: int = 0
+    malformed: int = 0
+    long_lines: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    nodes: set[str] = field(default_factory=set)
+
+
+class AuditLogEngine:
+    """Turns audit log inputs into one Recording (engine "audit")."""
+
+    name = "audit"
+
+    def __init__(self, inputs: Sequence[str], filt: AuditFilter | None = None, *, strict: bool = False,
+                 log: Log | None = None, progress: Log | None = None) -> None:
+        if not inputs:
+            raise SeccompGenError("no audit log given")
+        self.inputs = list(inputs)
+        self.filt = filt or AuditFilter()
+        self.strict = strict
+        self.log = log or (lambda _m: None)
+        self.progress = progress
+        self.collector = Collector()
+        self.loss = LossEvidence()
+        self.stats = _Stats()
+        self.processes: dict[int, Process] = {}
+        self._exec_seen = False
+
+    def _malformed(self, where: str, why: str) -> None:
+        self.stats.malformed += 1
+        if self.strict:
+            raise SeccompGenError(f"malformed audit record: {why}", path=where.rsplit(":", 1)[0],
+                                  line=int(where.rsplit(":", 1)[1]))
+        if self.stats.malformed <= _MAX_REPORTED:
+            self.log(f"seccomp-gen: {where}: malformed audit record skipped: {why}")
+
+    def _wanted(self, event_pid: int, exe: str, comm: str, fields_ses: str | None) -> bool:
+        f = self.filt
+        return (event_pid not in f.exclude_pids and (not f.pids or event_pid in f.pids)
+                and (not f.exes or exe in f.exes) and (not f.comms or comm in f.comms)
+                and (not f.sessions or fields_ses in f.sessions))
+
+    def _read_input(self, path: str) -> None:
+        self.feed(path, read_lines(path, self.progress))
+
+    def feed(self, path: str, lines: Iterable[Line]) -> None:
+        """Take the lines of one input (one boot's serial numbers are checked for gaps within it)."""
+        serials = SerialTracker()
+        unfiltered_trail = False
+        for line in lines:
+            self.stats.lines += 1
+            where = f"{line.path}:{line.number}"
+            if line.text is None:
+                self.stats.long_lines += 1
+                self.log(f"seccomp-gen: {where}: line longer than {MAX_LINE} bytes skipped")
+                if self.strict:
+                    raise SeccompGenError(f"line longer than {MAX_LINE} bytes", path=line.path, line=line.number)
+                continue
+            self.loss.scan(line.text, where)
+            header = parse_header(line.text)
+            if header is None:
+                self.stats.not_audit += 1
+                continue
+            serials.see(header.serial)
+            if header.type_name not in _TARGET_TYPES:
+                self.stats.other_records += 1
+                unfiltered_trail = True
+                continue
+            unfiltered_trail = unfiltered_trail or header.kernel_format
+            self._record(header, where)
+        if serials.missing:
+            message = (f"{path}: {serials.missing} audit event serial number(s) missing in {serials.gaps} gap(s)")
+            if unfiltered_trail:
+                self.collector.mark_incomplete(f"{message}: records were lost")
+            else:
+                self.collector.warn(f"{message} (expected if the log was filtered, e.g. by ausearch -m)")
+
+    def _record(self, header: Header, where: str) -> None:
+        if not self.filt.wants_time(header.timestamp):
+            self.stats.filtered_out += 1
+            return
+        try:
+            event = syscall_event(header)
+        except MalformedRecord as exc:
+            self._malformed(where, str(exc))
+            return
+        ses = None
+        if self.filt.sessions:
+            found = re.search(r"\bses=(\d+)", header.body)
+            ses = found.group(1) if found else None
+        if not self._wanted(event.pid, event.exe, event.comm, ses):
+            self.stats.filtered_out += 1
+            return
+        if event.pid == self.filt.exec_gate_pid and not self._gate_open(event):
+            self.stats.filtered_out += 1
+            return
+        stats = self.stats
+        stats.matched += 1
+        stats.first_ts = header.timestamp if stats.first_ts is None else min(stats.first_ts, header.timestamp)
+        stats.last_ts = header.timestamp if stats.last_ts is None else max(stats.last_ts, header.timestamp)
+        if header.node:
+            stats.nodes.add(header.node)
+        exe = event.exe or event.comm
+        self.collector.add(event.arch_token, event.nr, event.pid, exe, event.args, action=event.action)
+        known = self.processes.get(event.pid)
+        if known is None or known.exe != exe or (not known.ppid and event.ppid):
+            ppid = event.ppid or (known.ppid if known else 0)
+            self.processes[event.pid] = Process(event.pid, ppid, exe, ())  # the latest exe after an exec
+
+    def _gate_open(self, event: SyscallEvent) -> bool:
+        """True from the gated pid's execve on; also from its first record under another exe, in
+        case the execve record itself was lost."""
+        if not self._exec_seen:
+            arch = syscalls.arch_of_token(event.arch_token, event.nr)
+            name = syscalls.name_of(arch, event.nr) if arch else None
+            launcher = self.filt.exec_gate_exe
+            self._exec_seen = name in ("execve", "execveat") or bool(launcher and event.exe and event.exe != launcher)
+        return self._exec_seen
+
+    def record(self) -> Recording:
+        for path in self.inputs:
+            self._read_input(path)
+        return self.finish()
+
+    def finish(self, *, engine: str | None = None, command: Sequence[str] = (), exit_status: int | None = None,
+               extra_details: Mapping[str, object] | None = None) -> Recording:
+        """The Recording of everything fed so far; SeccompGenError when nothing matched."""
+        stats = self.stats
+        if stats.malformed > _MAX_REPORTED:
+            self.log(f"seccomp-gen: {stats.malformed - _MAX_REPORTED} more malformed records skipped")
+        if stats.matched == 0:
+            inputs = ", ".join(self.inputs)
+            if stats.filtered_out:
+                raise SeccompGenError(f"{inputs}: none of the {stats.filtered_out} SECCOMP/SYSCALL records matched "
+                                      "the filters; no recording written")
+            raise SeccompGenError(f"{inputs}: no SECCOMP (1326) or SYSCALL (1300) audit record found "
+                                  f"in {stats.lines} lines; no recording written")
+        for what, where in self.loss.messages.items():
+            self.collector.mark_incomplete(f"{what} (first seen at {where})")
+        if stats.malformed:
+            self.collector.warn(f"{stats.malformed} malformed audit record(s) skipped")
+        if stats.long_lines:
+            self.collector.warn(f"{stats.long_lines} line(s) longer than {MAX_LINE} bytes skipped")
+        details = {
+            "inputs": list(self.inputs),
+            "lines": stats.lines,
+            "records_used": stats.matched,
+            "records_filtered_out": stats.filtered_out,
+            "other_audit_records": stats.other_records,
+            "non_audit_lines": stats.not_audit,
+            "malformed_records": stats.malformed,
+            "first_record": stats.first_ts,
+            "last_record": stats.last_ts,
+            "nodes": sorted(stats.nodes),
+            "suppressed_callbacks": self.loss.suppressed,
+        }
+        details.update(extra_details or {})
+        return self.collector.build(engine=engine or self.name, command=command, exit_status=exit_status,
+                                    processes=list(self.processes.values()), details=details)
+
+
+def read_audit_logs(inputs: Sequence[str], filt: AuditFilter | None = None, *, strict: bool = False,
+                    log: Log | None = None) -> Recording:
+    return AuditLogEngine(inputs, filt, strict=strict, log=log).record()

@@ -1,0 +1,230 @@
+"""Complain mode: run CMD under a SCMP_ACT_LOG filter and read back what the kernel logged.
+
+Every syscall of CMD's process tree is allowed and logged as a type=1326 SECCOMP record, without
+ptrace. The records are harvested from auditd's log when auditd runs, else from /dev/kmsg, where
+the kernel's printk rate limit (10 lines per 5 s) would drop almost all of them: as root the
+recorder lifts it (kernel.printk_ratelimit=0) for the run and restores it afterwards.
+
+Nothing here claims a complete recording it cannot prove: CMD's tree is bracketed by two marker
+processes whose records must arrive, every audit serial number between them must be present, and
+every drop message (suppressed callbacks, backlog, audit_lost, kmsg overrun) marks it incomplete.
+CMD's tree is told apart from other processes by a fresh audit session: the launched child sets
+its loginuid, which gives it (and everything it forks) a new `ses=`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyseccomp
+
+from recorder.audit.engine import AuditFilter, AuditLogEngine
+from recorder.audit.inputs import Line
+from recorder.log.harvest import AuditdLogHarvester, Harvester, KmsgHarvester, auditd_running, session_of
+from recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability, resolve_command
+from recorder.recording import Recording
+from seccomp_gen.errors import EXIT_NOT_FOUND, SeccompGenError
+
+Log = Callable[[str], None]
+PR_SET_CHILD_SUBREAPER = 36
+_PRINTK_RATELIMIT = Path("/proc/sys/kernel/printk_ratelimit")
+#: How long to wait for the end marker's records after CMD's tree has exited.
+MARKER_TIMEOUT_S = 5.0
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+@contextlib.contextmanager
+def _printk_unlimited(log: Log) -> Iterator[bool]:
+    """kernel.printk_ratelimit=0 for the duration (root only), restored even on failure."""
+    try:
+        before = _PRINTK_RATELIMIT.read_text().strip()
+        if before != "0":
+            _PRINTK_RATELIMIT.write_text("0")
+    except OSError:
+        log("seccomp-gen: cannot lift kernel.printk_ratelimit (not root?): the kernel log will drop records")
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        if before != "0":
+            with contextlib.suppress(OSError):
+                _PRINTK_RATELIMIT.write_text(before)
+
+
+def _log_filter() -> pyseccomp.SyscallFilter:
+    flt = pyseccomp.SyscallFilter(pyseccomp.LOG)
+    flt.set_attr(pyseccomp.Attr.ACT_BADARCH, pyseccomp.LOG)  # compat (int $0x80) calls too
+    flt.set_attr(pyseccomp.Attr.CTL_NNP, int(not has_capability(CAP_SYS_ADMIN)))
+    return flt
+
+
+def _marker() -> int:
+    """A process that loads the LOG filter and exits at once: its records bracket CMD's."""
+    flt = _log_filter()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            flt.load()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+def _new_audit_session() -> None:
+    """Give this (child) process a fresh audit session id: writing loginuid assigns one."""
+    try:
+        current = Path("/proc/self/loginuid").read_text().strip()
+        value = current if current != "4294967295" else str(os.getuid())
+        Path("/proc/self/loginuid").write_text(value)
+    except OSError:
+        pass  # the parent notices: the records then carry the old session
+
+
+def _spawn(command: Sequence[str], path: str, flt: pyseccomp.SyscallFilter) -> int:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = EXIT_NOT_FOUND
+        try:
+            for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(signum, signal.SIG_DFL)
+            _new_audit_session()
+            flt.load()
+            os.execv(path, list(command))
+        except OSError:
+            code = 126
+        finally:
+            os._exit(code)
+    return pid
+
+
+@dataclass
+class LogEngine:
+    """Engine "log": complain-mode recording of a launched command."""
+
+    command: Sequence[str]
+    log: Log = field(default=_quiet)
+    name: str = "log"
+
+    def _harvester(self) -> Harvester:
+        if auditd_running():
+            return AuditdLogHarvester()
+        try:
+            return KmsgHarvester()
+        except OSError as exc:
+            raise SeccompGenError(f"cannot read /dev/kmsg ({exc.strerror}) and auditd is not running: "
+                                  "run as root or use --engine ptrace") from None
+
+    def _run_tree(self, path: str, flt: pyseccomp.SyscallFilter) -> tuple[int, int | None, str | None]:
+        """Run CMD and wait for its whole tree (orphans reparent to us as subreaper)."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        interrupted: list[int] = []
+        pid = _spawn(self.command, path, flt)
+
+        def forward(signum: int, _frame: object) -> None:
+            interrupted.append(signum)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        status: int | None = None
+        try:
+            while True:
+                try:
+                    child, wstatus = os.waitpid(-1, 0)
+                except ChildProcessError:
+                    break
+                if child == pid:
+                    status = os.waitstatus_to_exitcode(wstatus)
+                    status = 128 - status if status < 0 else status
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        reason = f"interrupted by {signal.Signals(interrupted[0]).name}" if interrupted else None
+        return pid, status, reason
+
+    def record(self) -> Recording:
+        started = datetime.now(UTC)
+        path = resolve_command(self.command)
+        flt = _log_filter()
+        harvester = self._harvester()
+        with _printk_unlimited(self.log) if isinstance(harvester, KmsgHarvester) else contextlib.nullcontext():
+            harvester.start()
+            try:
+                start_marker = _marker()
+                pid, status, interrupted = self._run_tree(path, flt)
+                end_marker = _marker()
+                arrived = self._await(harvester, end_marker)
+            finally:
+                harvester.stop()
+        rec = self._build(harvester, pid, status, interrupted, start_marker, end_marker, arrived)
+        duration = (datetime.now(UTC) - started).total_seconds()
+        return dataclasses.replace(rec, source=dataclasses.replace(
+            rec.source, started=started.isoformat(timespec="seconds"), duration_s=duration))
+
+    @staticmethod
+    def _await(harvester: Harvester, marker: int) -> bool:
+        needle = f" pid={marker} "
+        deadline = time.monotonic() + MARKER_TIMEOUT_S
+        seen = 0
+        while time.monotonic() < deadline:
+            lines = harvester.lines
+            if any(needle in line for line in lines[seen:]):
+                return True
+            seen = max(0, len(lines) - 1)
+            time.sleep(0.01)
+        return False
+
+    def _build(self, harvester: Harvester, pid: int, status: int | None, interrupted: str | None,
+               start_marker: int, end_marker: int, arrived: bool) -> Recording:
+        lines = harvester.lines
+        start_needle, end_needle = f" pid={start_marker} ", f" pid={end_marker} "
+        first = next((i for i, line in enumerate(lines) if start_needle in line), None)
+        last = next((i for i in range(len(lines) - 1, -1, -1) if end_needle in lines[i]), len(lines) - 1)
+        window = lines[first or 0: last + 1]
+        pid_needle = f" pid={pid} "
+        session = next((session_of(line) for line in window if pid_needle in line), None)
+        marker_session = next((session_of(line) for line in window if start_needle in line or end_needle in line),
+                              None)
+        tagged = session is not None and session != marker_session
+        launcher = os.path.realpath(sys.executable)
+        filt = AuditFilter(sessions=frozenset({session}) if tagged and session else frozenset(),
+                           exclude_pids=frozenset({start_marker, end_marker}),
+                           exec_gate_pid=pid, exec_gate_exe=launcher)
+        engine = AuditLogEngine([harvester.name], filt, log=self.log)
+        engine.feed(harvester.name, (Line(harvester.name, n + 1, text) for n, text in enumerate(window)))
+        for reason in harvester.lost:
+            engine.collector.mark_incomplete(reason)
+        if first is None:
+            engine.collector.mark_incomplete("the start marker's audit records never arrived: records were dropped")
+        if not arrived:
+            engine.collector.mark_incomplete(
+                f"the end marker's audit records did not arrive within {MARKER_TIMEOUT_S:g} s: records were dropped")
+        if interrupted:
+            engine.collector.mark_incomplete(f"recording {interrupted}")
+        if not tagged:
+            engine.collector.warn("could not give the command its own audit session (loginuid): records of other "
+                                  "processes logging under SCMP_ACT_LOG at the same time may be included")
+        details = {"harvested_from": harvester.name, "audit_session": session if tagged else None}
+        try:
+            return engine.finish(engine=self.name, command=self.command, exit_status=status, extra_details=details)
+        except SeccompGenError as exc:
+            reasons = "; ".join(engine.collector.incomplete_reasons) or "no drop was detected"
+            raise SeccompGenError(f"no audit record of the command arrived ({reasons}); "
+                                  "try --engine ptrace, or run auditd") from exc
