@@ -60,18 +60,16 @@ def _decode(key: str, value: str) -> str:
     return value
 
 
-def parse_fields(body: str) -> dict[str, str]:
-    """key=value pairs of a record body, strings unquoted or hex-decoded."""
-    fields: dict[str, str] = {}
-    for match in _FIELD.finditer(body):
-        key, value = match.group(1), match.group(2)
-        if value.startswith('"') and (len(value) < 2 or not value.endswith('"')):
-            raise MalformedRecord(f"unterminated quote in {key}=")
-        if key not in fields:  # SYSCALL records repeat no keys; keep the first if one does
-            fields[key] = _decode(key, value)
+def raw_fields(body: str) -> dict[str, str]:
+    """key=value pairs of a record body, values as written (the first of a repeated key wins)."""
     if body.count('"') % 2:
         raise MalformedRecord("unterminated quote")
-    return fields
+    return dict(reversed(_FIELD.findall(body)))
+
+
+def parse_fields(body: str) -> dict[str, str]:
+    """key=value pairs of a record body, strings unquoted or hex-decoded."""
+    return {key: _decode(key, value) for key, value in raw_fields(body).items()}
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def _int(fields: dict[str, str], key: str, base: int) -> int:
 
 def syscall_event(header: Header) -> SyscallEvent:
     """The syscall a SECCOMP or SYSCALL record describes; MalformedRecord when it cannot say."""
-    fields = parse_fields(header.body)
+    fields = raw_fields(header.body)
     arch = _int(fields, "arch", 16)
     nr = _int(fields, "syscall", 10)
     if not 0 <= arch < 2**32 or not 0 <= nr < 2**32:
@@ -115,4 +113,6 @@ def syscall_event(header: Header) -> SyscallEvent:
             args = (*tuple(int(fields.get(f"a{i}", "0"), 16) for i in range(4)), 0, 0)
         except ValueError:
             raise MalformedRecord("a0..a3 are not hex numbers") from None
-    return SyscallEvent(arch, nr, pid, ppid, fields.get("exe", ""), fields.get("comm", ""), action, args)
+    exe = _decode("exe", fields["exe"]) if "exe" in fields else ""
+    comm = _decode("comm", fields["comm"]) if "comm" in fields else ""
+    return SyscallEvent(arch, nr, pid, ppid, exe, comm, action, args)
