@@ -38,9 +38,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from seccomp_gen.cli import record, show
+    from seccomp_gen.cli import generate, record, show
 
     main.add_command(record.record)
+    main.add_command(generate.generate)
     main.add_command(show.show)
 
 

@@ -1,0 +1,67 @@
+"""Baselines: the runtime/default profiles a generated profile must never be looser than.
+
+The bundled ones are data files written by scripts/build_baselines.py from the upstream profiles
+(see README.md here for their provenance). Any Docker/OCI profile file works as a baseline too: a
+site's existing profile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from generator import profile as profile_mod
+from generator.profile import Profile
+from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.jsonio import loads_strict, read_text
+
+BUNDLED = ("crio", "containers-common", "moby")
+DEFAULT = "crio"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    description: str
+    profile: Profile
+    #: upstream repo/path/commit of each source, or the file and its sha256 for FILE baselines
+    sources: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    def provenance(self) -> str:
+        return "; ".join(
+            f"{s['repo']}@{s['commit'][:8]} {s['path']}" if "repo" in s else f"{s['file']} sha256:{s['sha256'][:16]}"
+            for s in self.sources
+        )
+
+
+def _bundled(name: str) -> Baseline:
+    text = resources.files("generator").joinpath(f"baselines/{name}.json").read_text()
+    where = f"generator/baselines/{name}.json"
+    doc: dict[str, Any] = loads_strict(text, where)
+    return Baseline(
+        name=name,
+        description=doc["description"],
+        profile=profile_mod.from_json(doc["profile"], where, text),
+        sources=tuple(doc["provenance"]["sources"]),
+    )
+
+
+def load(spec: str) -> Baseline:
+    """`crio`, `containers-common`, `moby`, or the path of a Docker/OCI profile file."""
+    if spec in BUNDLED:
+        return _bundled(spec)
+    path = Path(spec)
+    if not path.exists() and "/" not in spec and not spec.endswith(".json"):
+        raise SeccompGenError(
+            f"unknown baseline {spec!r}: use one of {', '.join(BUNDLED)} or the path of a profile file"
+        )
+    text = read_text(path)
+    prof = profile_mod.loads(text, str(path))
+    if not prof.rules and prof.default_action not in profile_mod.PERMISSIVE_ACTIONS:
+        raise SeccompGenError("baseline has no syscalls rules: it allows nothing", path=str(path))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Baseline(name=path.name, description=f"profile file {path}", profile=prof,
+                    sources=({"file": str(path), "sha256": digest},))

@@ -1,0 +1,79 @@
+"""The generate report: what the profile allows against the baseline, what was added and why, what
+was observed but not allowed. Text (tabulate) for people, JSON for machines; both deterministic."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from tabulate import tabulate
+
+from generator.minimise import Findings
+
+
+def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[str, Any]:
+    ctx = findings.context
+    return {
+        "name": name,
+        "baseline": {"name": findings.baseline, "provenance": findings.provenance},
+        "context": {
+            "arch_map": [{"architecture": e.architecture, "subArchitectures": list(e.sub_architectures)}
+                         for e in ctx.arch_map],
+            "capabilities": sorted(ctx.caps),
+            "runtime": ctx.runtime,
+            "no_new_privileges": ctx.no_new_privileges,
+        },
+        "default": {"action": findings.default_action, "errno": findings.default_errno},
+        "allowed": {"count": len(findings.allowed), "baseline_count": len(findings.baseline_allowed),
+                    "reduction_percent": findings.reduction_percent, "names": list(findings.allowed)},
+        "removed": list(findings.removed),
+        "added": [{"name": a.name, "origin": a.origin, "why": a.detail, "widens_baseline": a.widening}
+                  for a in findings.added],
+        "not_allowed": [{"name": d.name, "arches": list(d.arches), "reason": d.kind, "detail": d.detail,
+                         "allowed_extra": d.allowed_extra, "fails_with_fail_on_extra": d.counts_as_extra
+                         and not d.allowed_extra} for d in findings.denied],
+        "warnings": list(findings.warnings),
+        "files": list(files),
+    }
+
+
+def _wrap(text: str, width: int = 70) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or "-"
+
+
+def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
+    ctx = findings.context
+    arches = "; ".join(
+        e.architecture + (f" + {', '.join(e.sub_architectures)}" if e.sub_architectures else "") for e in ctx.arch_map
+    )
+    errno = f" (errno {findings.default_errno})" if findings.default_errno is not None else ""
+    head = [
+        ["profile", name],
+        ["baseline", findings.baseline],
+        ["provenance", _wrap(findings.provenance, 90)],
+        ["context", f"{arches}; capabilities: {', '.join(sorted(ctx.caps)) or 'none'}; runtime {ctx.runtime}; "
+                    f"no-new-privileges {'on' if ctx.no_new_privileges else 'OFF'}"],
+        ["default action", findings.default_action + errno],
+        ["allowed", f"{len(findings.allowed)} syscalls, against {len(findings.baseline_allowed)} in the baseline "
+                    f"({findings.reduction_percent}% smaller attack surface)"],
+    ]
+    parts = [tabulate(head, tablefmt="plain")]
+    if findings.added:
+        rows = [[a.name, a.origin, "YES" if a.widening else "no", _wrap(a.detail)] for a in findings.added]
+        parts.append("Added beyond what was observed:\n"
+                     + tabulate(rows, headers=["syscall", "for", "widens baseline", "why"], tablefmt="simple"))
+    if findings.denied:
+        rows = [[d.name, ",".join(a.removeprefix("SCMP_ARCH_") for a in d.arches), d.kind,
+                 "allowed (--allow-extra)" if d.allowed_extra else ("handled" if not d.counts_as_extra else "DENIED"),
+                 _wrap(d.detail)] for d in findings.denied]
+        parts.append("Observed but not allowed by the baseline:\n"
+                     + tabulate(rows, headers=["syscall", "arch", "reason", "profile", "detail"], tablefmt="simple"))
+    if findings.removed:
+        parts.append(f"Removed ({len(findings.removed)} the baseline allows but the workload never called):\n"
+                     + textwrap.fill(" ".join(findings.removed), 100))
+    for warning in findings.warnings:
+        parts.append(f"warning: {warning}")
+    if files:
+        parts.append("Wrote: " + " ".join(files))
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,79 @@
+"""Typed access to the data tables in generator/data/ (knowledge of the world is data, not code)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from seccomp_gen.errors import SeccompGenError
+
+RUNTIMES = ("crun", "runc")
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("generator").joinpath(f"data/{name}").read_text()
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+@dataclass(frozen=True)
+class RuntimeNeeds:
+    runtime: str
+    no_new_privileges: bool
+    names: tuple[str, ...]
+    why: str
+
+    @property
+    def mode(self) -> str:
+        return "no-new-privileges" if self.no_new_privileges else "privilege escalation allowed"
+
+
+@functools.lru_cache(maxsize=8)
+def runtime_needs(runtime: str, no_new_privileges: bool) -> RuntimeNeeds:
+    """What `runtime` calls under the container's filter before the entrypoint runs."""
+    table = _load("runtime_required.json")["runtimes"]
+    if runtime not in table:
+        raise SeccompGenError(f"unknown runtime {runtime!r} (known: {', '.join(sorted(table))})")
+    entry = table[runtime]["no_new_privileges" if no_new_privileges else "privilege_escalation"]
+    return RuntimeNeeds(runtime, no_new_privileges, tuple(sorted(entry["names"])), entry["why"])
+
+
+@dataclass(frozen=True)
+class Fallback:
+    syscall: str
+    fallbacks: tuple[str, ...]
+    why: str
+
+
+@functools.lru_cache(maxsize=1)
+def enosys_fallbacks() -> dict[str, Fallback]:
+    """syscall -> what the C library retries with when it answers ENOSYS."""
+    return {
+        e["syscall"]: Fallback(e["syscall"], tuple(e["fallbacks"]), e["why"])
+        for e in _load("enosys_fallbacks.json")["fallbacks"]
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _arches() -> dict[str, Any]:
+    return _load("arches.json")
+
+
+def host_names(arch: str) -> tuple[str, ...]:
+    """Names a profile's includes.arches uses for a host whose native arch is `arch`."""
+    names: list[str] = _arches()["host_names"].get(arch, [])
+    return tuple(names)
+
+
+def primary_of(arch: str) -> str:
+    """The 64-bit host architecture an ABI runs under (itself when it is one)."""
+    primary: str = _arches()["primary_of"].get(arch, arch)
+    return primary
+
+
+@functools.lru_cache(maxsize=1)
+def capabilities() -> frozenset[str]:
+    return frozenset(_load("capabilities.json")["capabilities"])
