@@ -26,14 +26,22 @@ $(DEMO)/nostat: samples/nostat/app.c
 demo: venv $(DEMO)/nostat
 	$(SG) record -o $(DEMO)/nostat.recording.json -- $(DEMO)/nostat
 	$(SG) show $(DEMO)/nostat.recording.json
+	$(SG) generate $(DEMO)/nostat.recording.json --name seccomp-nostat --out $(DEMO)
+	@echo "artifacts in $(DEMO)/:"; ls $(DEMO)/seccomp-nostat.*
+
+# Regenerate the checked-in sample recording and artifacts (samples/nostat/).
+samples: venv $(DEMO)/nostat
+	$(SG) record -q -o samples/nostat/nostat.recording.json -- $(DEMO)/nostat
+	$(SG) generate samples/nostat/nostat.recording.json --name seccomp-nostat --baseline crio --runtime crun \
+		--out samples/nostat --format json > samples/nostat/seccomp-nostat.report.json
 
 test: venv
-	$(BIN)/ruff check recorder generator seccomp_gen tests benchmarks
+	$(BIN)/ruff check recorder generator seccomp_gen tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: venv
-	$(BIN)/ruff check recorder generator seccomp_gen tests benchmarks
+	$(BIN)/ruff check recorder generator seccomp_gen tests benchmarks scripts
 	$(BIN)/mypy
 
 bench: venv
