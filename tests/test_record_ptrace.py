@@ -256,3 +256,29 @@ def test_workload_with_its_own_seccomp_filter_is_flagged(workload: Callable[...,
     assert "getppid" not in rec.names()  # the kernel answered before our RET_TRACE: unseen ...
     assert any("own seccomp filter" in w for w in rec.warnings)  # ... and the recording says so
     assert "own seccomp filter" in stderr
+
+
+def test_rootfs_runs_the_entrypoint_as_pid_1_in_its_own_root(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.helpers import compile_c
+
+    if os.geteuid() != 0:
+        import pytest
+
+        pytest.skip("--rootfs needs root (namespaces, chroot)")
+    root = tmp_path / "rootfs"
+    for sub in ("bin", "dev", "proc"):
+        (root / sub).mkdir(parents=True)
+    binary = compile_c(tmp_path, "rootfs_app", "-static")
+    shutil.copy(binary, root / "bin" / "app")
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "seccomp_gen", "record", "-o", str(out), "--rootfs", str(root),
+                           "--", "app"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "pid 1 entries 5 devnull 1\n"  # ., .., bin, dev, proc: the image's root
+    rec = recording.load(out)
+    assert {"getdents64", "getpid", "write", "execve"} <= rec.names()
+    assert not rec.names() & {"unshare", "chroot", "mount", "wait4"}  # the set-up is not the entrypoint's
+    assert [p.argv for p in rec.processes] == [("app",)]
+    assert "/rootfs" not in Path("/proc/self/mounts").read_text()  # nothing leaked into the host

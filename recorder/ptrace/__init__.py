@@ -106,6 +106,7 @@ def record_command(
     pin_cpu: int | None = None,
     log: Log = _quiet,
     grace_s: float = DEFAULT_GRACE_S,
+    rootfs: str | None = None,
 ) -> Recording:
     """Run `command` under the tracer and return what it and all its descendants did.
 
@@ -117,7 +118,7 @@ def record_command(
     collector = Collector()
     tracer = Tracer(collector, seccomp_mode=True, log=log)
     with _pinned(pin_cpu):
-        pid, err_fd, nnp = spawn_traced(command)
+        pid, err_fd, nnp = spawn_traced(command, rootfs)
         tracer.main_pid = pid
         tracer.add_task(pid, execed=False)
         forwarded: list[int] = []
@@ -142,7 +143,7 @@ def record_command(
     if exec_errno is not None:
         code = EXIT_NOT_FOUND if exec_errno == 2 else EXIT_NOT_EXECUTABLE
         raise SeccompGenError(f"{command[0]}: cannot execute: {os.strerror(exec_errno)}", exit_code=code)
-    details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp}
+    details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp, "rootfs": rootfs}
     return _with_own_filter_warning(collector.build(
         engine="ptrace",
         command=command,
@@ -211,10 +212,12 @@ class PtraceEngine:
     pid: int | None = None
     pin_cpu: int | None = None
     grace_s: float = DEFAULT_GRACE_S
+    rootfs: str | None = None
     log: Callable[[str], None] = field(default=_quiet)
     name: str = "ptrace"
 
     def record(self) -> Recording:
         if self.pid is not None:
             return record_pid(self.pid, log=self.log)
-        return record_command(self.command, pin_cpu=self.pin_cpu, log=self.log, grace_s=self.grace_s)
+        return record_command(self.command, pin_cpu=self.pin_cpu, log=self.log, grace_s=self.grace_s,
+                              rootfs=self.rootfs)

@@ -27,6 +27,7 @@ from recorder.ptrace.constants import (
     PTRACE_SEIZE,
     TRACE_MARK,
 )
+from recorder.ptrace import rootfs as rootfs_setup
 from recorder.ptrace.permissions import ptrace_denied_reason
 from seccomp_gen.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
 
@@ -73,7 +74,8 @@ def build_trace_filter() -> tuple[pyseccomp.SyscallFilter, bool]:
     return flt, nnp
 
 
-def _child(path: str, argv: Sequence[str], go: int, report: int, flt: pyseccomp.SyscallFilter) -> None:
+def _child(path: str, argv: Sequence[str], go: int, report: int, flt: pyseccomp.SyscallFilter,
+           rootfs: str | None) -> None:
     """Runs in the forked child; never returns."""
     code = EXIT_NOT_FOUND
     try:
@@ -82,6 +84,9 @@ def _child(path: str, argv: Sequence[str], go: int, report: int, flt: pyseccomp.
         # Python ignores SIGPIPE and SIGXFSZ; CMD must start with the defaults, as from a shell.
         for signum in (signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(signum, signal.SIG_DFL)
+        if rootfs is not None:
+            rootfs_setup.enter_namespaces()  # continues in the new pid namespace's PID 1
+            rootfs_setup.enter_root(rootfs)
         flt.load()
         os.execv(path, list(argv))
     except OSError as exc:
@@ -92,13 +97,14 @@ def _child(path: str, argv: Sequence[str], go: int, report: int, flt: pyseccomp.
         os._exit(code)
 
 
-def spawn_traced(command: Sequence[str]) -> tuple[int, int, bool]:
+def spawn_traced(command: Sequence[str], rootfs: str | None = None) -> tuple[int, int, bool]:
     """Fork CMD seized by this process; (pid, fd to read an exec error from, no_new_privs).
 
-    The child waits until it has been seized, then loads the filter and execs. A failed exec writes
-    its errno to the returned fd (close-on-exec, so a successful exec leaves it empty).
+    The child waits until it has been seized, then (with `rootfs`: enters new namespaces and the
+    root) loads the filter and execs. A failed exec writes its errno to the returned fd
+    (close-on-exec, so a successful exec leaves it empty).
     """
-    path = resolve_command(command)
+    path = resolve_command(command) if rootfs is None else rootfs_setup.resolve_in_root(rootfs, list(command))
     flt, nnp = build_trace_filter()
     go_r, go_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -106,7 +112,7 @@ def spawn_traced(command: Sequence[str]) -> tuple[int, int, bool]:
     if pid == 0:  # pragma: no cover - the child execs or exits
         os.close(go_w)
         os.close(err_r)
-        _child(path, command, go_r, err_w, flt)
+        _child(path, command, go_r, err_w, flt, rootfs)
     os.close(go_r)
     os.close(err_w)
     try:

@@ -101,14 +101,21 @@ class Tracer:
 
     # ------------------------------------------------------------ bookkeeping
 
-    def add_task(self, tid: int, *, execed: bool = True, parent: int | None = None) -> _Task:
+    def add_task(self, tid: int, *, execed: bool | None = None, parent: int | None = None) -> _Task:
+        """Start tracking `tid`. A new task inherits "execed" from the task that created it (its
+        thread group leader, or the parent process), so a launcher's helper processes created before
+        CMD's execve stay out of the recording too."""
         tgid, ppid = _read_status_ids(tid)
+        creator = self.tasks.get(parent if parent is not None else (tgid if tgid != tid else ppid))
+        if execed is None:
+            execed = creator.execed if creator is not None else True
         task = _Task(tid, tgid, execed)
         self.tasks[tid] = task
         if tgid not in self.exes:
-            exe = read_proc_exe(tgid) or (self.exes.get(self.tasks[parent].tgid, "") if parent in self.tasks else "")
+            exe = read_proc_exe(tgid) or (self.exes.get(creator.tgid, "") if creator is not None else "")
             self.exes[tgid] = exe
-            self.processes[tgid] = Process(tgid, ppid, exe, read_proc_argv(tgid))
+            if execed:
+                self.processes[tgid] = Process(tgid, ppid, exe, read_proc_argv(tgid))
         return task
 
     def _resume(self, tid: int, sig: int = 0, request: int | None = None) -> None:
@@ -208,7 +215,8 @@ class Tracer:
         exe = read_proc_exe(task.tid)
         self.exes[task.tgid] = exe
         old = self.processes.get(task.tgid)
-        self.processes[task.tgid] = Process(task.tgid, old.ppid if old else 0, exe, read_proc_argv(task.tid))
+        ppid = old.ppid if old else _read_status_ids(task.tid)[1]
+        self.processes[task.tgid] = Process(task.tgid, ppid, exe, read_proc_argv(task.tid))
         pending = self.pending_execve.pop(task.tid, None) or self.pending_execve.pop(former, None)
         if not task.execed:
             task.execed = True

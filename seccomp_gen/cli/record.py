@@ -69,6 +69,8 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.option("--since", metavar="TIME", help="With --audit-log: only records at or after TIME (ISO 8601, epoch, 10m).")
 @click.option("--until", metavar="TIME", help="With --audit-log: only records at or before TIME.")
 @click.option("--strict", is_flag=True, help="With --audit-log: a malformed record is an error (exit 2).")
+@click.option("--rootfs", metavar="DIR", type=click.Path(file_okay=False),
+              help="Run CMD chrooted into an unpacked image root, in new mount and pid namespaces (ptrace).")
 @click.option("-q", "--quiet", is_flag=True, help="No messages from the recorder on stderr.")
 @click.option("--pin-cpu", default="auto", show_default=True, metavar="auto|off|N",
               help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU).")
@@ -77,7 +79,7 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: tuple[str, ...],
            exes: tuple[str, ...], comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
-           quiet: bool, pin_cpu: str, kill_after: float, command: tuple[str, ...]) -> None:
+           rootfs: str | None, quiet: bool, pin_cpu: str, kill_after: float, command: tuple[str, ...]) -> None:
     """Record the syscalls of CMD and all its descendants, of a running process, or from audit logs.
 
     \b
@@ -102,6 +104,8 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     elif exes or comms or since or until or strict:
         raise click.UsageError("--exe, --comm, --since, --until and --strict filter --audit-log input")
     attach = engine == "ptrace" and bool(pids)
+    if rootfs is not None and (engine != "ptrace" or attach):
+        raise click.UsageError("--rootfs runs a command under the ptrace engine")
     if engine != "audit":
         if attach and (command or len(pids) > 1):
             raise click.UsageError("give either one -p PID or a command after --, not both")
@@ -122,7 +126,8 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
         from recorder.ptrace import PtraceEngine
 
         source = PtraceEngine(command=command, pid=pids[0] if attach else None,
-                              pin_cpu=None if attach else _pin_choice(pin_cpu), grace_s=kill_after, log=log)
+                              pin_cpu=None if attach else _pin_choice(pin_cpu), grace_s=kill_after,
+                              rootfs=rootfs, log=log)
     rec = source.record()
     if engine == "audit" and sys.stderr.isatty() and not quiet:
         click.echo("\r", err=True, nl=False)
