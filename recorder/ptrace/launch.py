@@ -20,6 +20,7 @@ import pyseccomp
 from ptrace import PtraceError
 from ptrace.binding.func import ptrace
 
+from recorder.ptrace import rootfs as rootfs_setup
 from recorder.ptrace.constants import (
     FOLLOW_OPTIONS,
     PTRACE_O_EXITKILL,
@@ -27,7 +28,6 @@ from recorder.ptrace.constants import (
     PTRACE_SEIZE,
     TRACE_MARK,
 )
-from recorder.ptrace import rootfs as rootfs_setup
 from recorder.ptrace.permissions import ptrace_denied_reason
 from seccomp_gen.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
 

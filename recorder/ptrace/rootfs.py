@@ -67,7 +67,7 @@ def enter_root(rootfs: str) -> None:
     """Make mounts private, give the root /dev and a fresh /proc, chroot into it."""
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "making / private")
     root = os.path.realpath(rootfs)
-    dev, proc = os.path.join(root, "dev"), os.path.join(root, "proc")
+    dev = os.path.join(root, "dev")
     if os.path.isdir(dev):
         _check(_libc.mount(b"/dev", dev.encode(), None, MS_BIND | MS_REC, None), "bind-mounting /dev")
     os.chroot(root)
