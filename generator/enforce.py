@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,10 +76,15 @@ class Compiled:
     skipped_names: tuple[str, ...]
 
 
-def compile_profile(profile: Profile, ctx: Context, native: str | None = None) -> Compiled:
+#: Maps a profile action and errno to the filter's action value (verify swaps denials for TRACE).
+ActionMap = Callable[[str, "int | None"], int]
+
+
+def compile_profile(profile: Profile, ctx: Context, native: str | None = None,
+                    actions: ActionMap = action_value) -> Compiled:
     """Build the libseccomp filter a runtime on `native` (this host by default) would load."""
     native = native or syscalls.native_arch()
-    filt = pyseccomp.SyscallFilter(action_value(profile.default_action, profile.default_errno_ret))
+    filt = pyseccomp.SyscallFilter(actions(profile.default_action, profile.default_errno_ret))
     arches = profile.filter_arches(native) or [native]
     for arch in arches:
         token = syscalls.ARCH_TOKENS.get(arch)
@@ -89,7 +94,7 @@ def compile_profile(profile: Profile, ctx: Context, native: str | None = None) -
             filt.add_arch(token)
         except OSError as exc:
             raise SeccompGenError(f"libseccomp cannot add architecture {arch}: {exc.strerror}") from None
-    skipped = _add_rules(filt, profile, ctx)
+    skipped = _add_rules(filt, profile, ctx, actions)
     return Compiled(filt, tuple(a for a in arches if a in syscalls.ARCH_TOKENS), tuple(sorted(skipped)))
 
 
@@ -117,14 +122,14 @@ def check_loadable(profile: Profile, ctx: Context) -> None:
         _add_rules(filt, profile, host_ctx)
 
 
-def _add_rules(filt: Any, profile: Profile, ctx: Context) -> set[str]:
+def _add_rules(filt: Any, profile: Profile, ctx: Context, actions: ActionMap = action_value) -> set[str]:
     """Add the rules that apply in `ctx`, as runc/crun do; returns the names libseccomp does not know."""
     skipped: set[str] = set()
-    default = action_value(profile.default_action, profile.default_errno_ret)
+    default = actions(profile.default_action, profile.default_errno_ret)
     for rule in profile.rules:
         if not ctx.applies(rule):
             continue
-        action = action_value(rule.action, rule.errno_ret)
+        action = actions(rule.action, rule.errno_ret)
         if action == default:
             continue  # libseccomp refuses it (EACCES); runc and crun skip it as redundant
         for name in rule.names:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import pyseccomp
 from ptrace import PtraceError
 from ptrace.binding.func import ptrace
 
@@ -21,7 +22,7 @@ from recorder.collector import Collector
 from recorder.ptrace.constants import FOLLOW_OPTIONS, PTRACE_INTERRUPT, PTRACE_SEIZE
 from recorder.ptrace.launch import read_exec_error, spawn_traced
 from recorder.ptrace.permissions import ptrace_denied_reason
-from recorder.ptrace.tracer import Log, Tracer
+from recorder.ptrace.tracer import Log, TraceHandler, Tracer
 from recorder.recording import Recording
 from seccomp_gen.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
 
@@ -107,6 +108,9 @@ def record_command(
     log: Log = _quiet,
     grace_s: float = DEFAULT_GRACE_S,
     rootfs: str | None = None,
+    trace_filter: tuple[pyseccomp.SyscallFilter, bool] | None = None,
+    on_trace: TraceHandler | None = None,
+    engine: str = "ptrace",
 ) -> Recording:
     """Run `command` under the tracer and return what it and all its descendants did.
 
@@ -114,13 +118,17 @@ def record_command(
     grandchild included). SIGINT/SIGTERM/SIGHUP to the recorder are passed on to the command; if it
     has not ended `grace_s` seconds later (or at a second signal) every tracee is SIGKILLed, since
     none can run without the tracer. The recording is then marked incomplete.
+
+    `trace_filter` and `on_trace` turn the recorder into other tracers: `verify` loads the profile
+    under test with its denials turned into SECCOMP_RET_TRACE and answers them in `on_trace`, so only
+    denied calls stop and the Recording holds what was denied.
     """
     collector = Collector()
-    tracer = Tracer(collector, seccomp_mode=True, log=log)
+    tracer = Tracer(collector, seccomp_mode=True, log=log, on_trace=on_trace)
     with _pinned(pin_cpu):
-        pid, err_fd, nnp = spawn_traced(command, rootfs)
+        pid, err_fd, nnp = spawn_traced(command, rootfs, trace_filter)
         tracer.main_pid = pid
-        tracer.add_task(pid, execed=False)
+        tracer.add_task(pid, execed=on_trace is not None)
         forwarded: list[int] = []
 
         def on_interrupt(signum: int) -> None:
@@ -145,7 +153,7 @@ def record_command(
         raise SeccompGenError(f"{command[0]}: cannot execute: {os.strerror(exec_errno)}", exit_code=code)
     details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp, "rootfs": rootfs}
     return _with_own_filter_warning(collector.build(
-        engine="ptrace",
+        engine=engine,
         command=command,
         exit_status=shell_status(tracer.main_status),
         processes=list(tracer.processes.values()),

@@ -97,7 +97,8 @@ def _child(path: str, argv: Sequence[str], go: int, report: int, flt: pyseccomp.
         os._exit(code)
 
 
-def spawn_traced(command: Sequence[str], rootfs: str | None = None) -> tuple[int, int, bool]:
+def spawn_traced(command: Sequence[str], rootfs: str | None = None,
+                 trace_filter: tuple[pyseccomp.SyscallFilter, bool] | None = None) -> tuple[int, int, bool]:
     """Fork CMD seized by this process; (pid, fd to read an exec error from, no_new_privs).
 
     The child waits until it has been seized, then (with `rootfs`: enters new namespaces and the
@@ -105,7 +106,7 @@ def spawn_traced(command: Sequence[str], rootfs: str | None = None) -> tuple[int
     (close-on-exec, so a successful exec leaves it empty).
     """
     path = resolve_command(command) if rootfs is None else rootfs_setup.resolve_in_root(rootfs, list(command))
-    flt, nnp = build_trace_filter()
+    flt, nnp = trace_filter or build_trace_filter()
     go_r, go_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()

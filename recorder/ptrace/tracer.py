@@ -45,6 +45,9 @@ PTRACE_DETACH = 17
 PTRACE_SYSCALL = 24
 
 Log = Callable[[str], None]
+#: (tid, tgid, exe, arch token, nr, args, SECCOMP_RET_DATA) of a seccomp stop, for modes other than
+#: recording: `verify` answers denied calls itself instead of counting every call.
+TraceHandler = Callable[[int, int, str, int, int, tuple[int, ...], int], None]
 
 
 class Interrupted(Exception):
@@ -84,8 +87,10 @@ def _read_status_ids(tid: int) -> tuple[int, int]:
 class Tracer:
     """Runs the stop loop until the last tracee is gone (or the user interrupts)."""
 
-    def __init__(self, collector: Collector, *, seccomp_mode: bool, log: Log) -> None:
+    def __init__(self, collector: Collector, *, seccomp_mode: bool, log: Log,
+                 on_trace: TraceHandler | None = None) -> None:
         self.collector = collector
+        self.on_trace = on_trace
         self.seccomp_mode = seccomp_mode
         self.resume_request = PTRACE_CONT if seccomp_mode else PTRACE_SYSCALL
         self.log = log
@@ -195,9 +200,12 @@ class Tracer:
             self._resume(tid)
 
     def _syscall(self, task: _Task) -> None:
-        op, token, nr, args, _ret = self.info.read(task.tid)
+        op, token, nr, args, ret_data = self.info.read(task.tid)
         if not self.seccomp_mode and op != PTRACE_SYSCALL_INFO_ENTRY:
             return  # PTRACE_SYSCALL also stops at syscall exit; count each call once
+        if self.on_trace is not None:
+            self.on_trace(task.tid, task.tgid, self.exes.get(task.tgid, ""), token, nr, args, ret_data)
+            return
         if not task.execed:
             # The launched child before CMD's execve: only the execve itself will count, once it
             # has succeeded (PTRACE_EVENT_EXEC follows).

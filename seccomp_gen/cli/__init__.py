@@ -38,10 +38,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from seccomp_gen.cli import generate, record, show
+    from seccomp_gen.cli import generate, prove, record, show
 
     main.add_command(record.record)
     main.add_command(generate.generate)
+    main.add_command(prove.verify)
+    main.add_command(prove.check)
+    main.add_command(prove.merge)
+    main.add_command(prove.diff)
     main.add_command(show.show)
 
 
