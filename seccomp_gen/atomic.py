@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from seccomp_gen.errors import SeccompGenError
@@ -30,10 +31,7 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644) -> None:
-    """Write `data` to `path` so that readers see either the old file or the whole new one."""
-    target = check_writable(path)
-    payload = data.encode() if isinstance(data, str) else data
+def _write_temp(target: Path, payload: bytes, mode: int) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -41,12 +39,34 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise SeccompGenError(f"cannot write: {exc.strerror}", path=str(target)) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return tmp
+
+
+def write_all_atomic(files: Mapping[str | os.PathLike[str], bytes | str], mode: int = 0o644) -> None:
+    """Write several files as one change: every file is written to a temp file first, and only when
+    all of them are whole are they renamed into place. A failure (full disk, Ctrl-C) leaves the old
+    set untouched - a new profile never sits beside an old MachineConfig that embeds another one."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            target = check_writable(path)
+            payload = data.encode() if isinstance(data, str) else data
+            temps.append((_write_temp(target, payload, mode), target))
+        for tmp, target in temps:
+            os.replace(tmp, target)
+    except OSError as exc:
+        failed = getattr(exc, "filename", None) or (temps[-1][1] if temps else "")
+        raise SeccompGenError(f"cannot write: {exc.strerror}", path=str(failed)) from exc
+    finally:
+        for tmp, _target in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644) -> None:
+    """Write `data` to `path` so that readers see either the old file or the whole new one."""
+    write_all_atomic({path: data}, mode)

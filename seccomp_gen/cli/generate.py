@@ -56,7 +56,7 @@ def generate(
     from generator.minimise import minimise
     from generator.profile import parse_errno
     from recorder import recording
-    from seccomp_gen.atomic import check_writable, write_atomic
+    from seccomp_gen.atomic import check_writable, write_all_atomic
     from seccomp_gen.errors import SeccompGenError
     from seccomp_gen.jsonio import dumps_stable
 
@@ -91,8 +91,7 @@ def generate(
             out.mkdir()
         except OSError as exc:
             raise SeccompGenError(f"cannot create --out directory: {exc.strerror}", path=str(out)) from None
-    for filename, data in files.items():
-        write_atomic(out / filename, data)
+    write_all_atomic({out / filename: data for filename, data in files.items()})
 
     written = [str(out / f) for f in files]
     if fmt == "json":
