@@ -97,26 +97,38 @@ class KmsgHarvester(Harvester):
         self.lines.append(message)
 
 
+def _auditd_pid() -> int | None:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "auditd":
+                    return int(entry.name)
+    return None
+
+
+def auditd_running() -> bool:
+    """True when an auditd process exists (it then receives the records instead of the kernel log)."""
+    return _auditd_pid() is not None
+
+
 def auditd_log_path() -> str:
-    """auditd's log_file setting, or its default."""
+    """The log_file of the running auditd: its `-c DIR` config if it was started with one, else
+    /etc/audit/auditd.conf, else auditd's default."""
+    conf = _AUDITD_CONF
+    pid = _auditd_pid()
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"-c" in argv[:-1]:
+                conf = Path(argv[argv.index(b"-c") + 1].decode()) / "auditd.conf"
     try:
-        for line in _AUDITD_CONF.read_text().splitlines():
+        for line in conf.read_text().splitlines():
             key, _, value = line.partition("=")
             if key.strip() == "log_file" and value.strip():
                 return value.strip()
     except OSError:
         pass
     return _DEFAULT_AUDIT_LOG
-
-
-def auditd_running() -> bool:
-    """True when an auditd process exists (it then receives the records instead of the kernel log)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "auditd":
-                    return True
-    return False
 
 
 class AuditdLogHarvester(Harvester):
@@ -163,7 +175,7 @@ class AuditdLogHarvester(Harvester):
             self.handle.close()
 
 
-_SES = re.compile(r"\bses=(\d+)")
+_SES = re.compile(r"(?:^|\s)ses=(\d+)")  # not old-ses= of LOGIN records
 
 
 def session_of(line: str) -> str | None:
