@@ -45,7 +45,7 @@ lint: venv
 	$(BIN)/mypy
 
 bench: venv
-	$(BIN)/python benchmarks/bench_record.py
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf build $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,32 +1,33 @@
-"""Recorder overhead, as ratios in one run: native vs `strace -f` vs `seccomp-gen record` modes.
+"""Recorder overhead, as ratios in one run: native vs `strace -f` vs every `seccomp-gen record` mode.
 
-    python benchmarks/bench_record.py [--reps N] [--quick]
-
-Absolute times are noisy on these VMs; the ratios (record/native, record/strace) measured side by
-side in one run are what carries over. Each cell is the median of N repetitions after one discarded
-warm-up run, in whole-process wall time and CPU time (children included). Results go to stdout as a
-table and to benchmarks/results/record-<date>.json.
+Part of benchmarks/bench.py (`python benchmarks/bench.py --only record`). Workloads: (a) a 200k
+getppid() loop, (b) a realistic Python program and `tar c` of a tree, (c) shell pipelines. Runners:
+native, strace -f, record with the one-stop seccomp RET_TRACE ptrace mode pinned to one CPU (the
+default) and unpinned, and the complain-mode log engine (root only; its recordings of busy programs
+are incomplete, which the results say). Attach mode (`record -p`, PTRACE_SYSCALL: two stops per call)
+is timed on (a) from the moment the attached loop is released until the recorder exits, next to
+`strace -f -p` and the bare loop released the same way.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
+
+from timing import Sample, median_of, run_once
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
-CPU0 = str(min(os.sched_getaffinity(0)))
+SEccomp_GEN = [sys.executable, "-m", "seccomp_gen"]
+Cell = dict[str, Any]
 
 
 def _build_loop(tmp: Path) -> Path:
@@ -35,85 +36,137 @@ def _build_loop(tmp: Path) -> Path:
     return binary
 
 
+def _make_tree(root: Path, files: int) -> None:
+    for i in range(files):
+        (root / f"d{i % 20}" / f"s{i % 7}").mkdir(parents=True, exist_ok=True)
+        (root / f"d{i % 20}" / f"s{i % 7}" / f"f{i}").write_text("x" * (i % 500))
+
+
 def workloads(tmp: Path, quick: bool) -> dict[str, list[str]]:
     loop = _build_loop(tmp)
-    tree = tmp / "tree"
-    for i in range(200 if quick else 1000):
-        (tree / f"d{i % 20}").mkdir(parents=True, exist_ok=True)
-        (tree / f"d{i % 20}" / f"f{i}").write_text("x" * (i % 500))
+    _make_tree(tmp / "tree", 200 if quick else 1000)
+    loops = 2 if quick else 8
     return {
         "a_getppid_loop": [str(loop), "20000" if quick else "200000"],
         "b_python_realistic": [sys.executable, str(HERE / "workload_realistic.py"), "200" if quick else "2000"],
         "b_tar_tree": ["tar", "cf", "/dev/null", "-C", str(tmp), "tree"],
-        "c_shell_pipeline": ["/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do ls -R /usr/lib/python3* | sort | "
+        "c_shell_pipeline": ["/bin/sh", "-c", f"for i in $(seq {loops}); do ls -R /usr/lib/python3* | sort | "
                              "uniq -c | wc -l; done > /dev/null"],
     }
 
 
-def runners(tmp: Path) -> dict[str, list[str]]:
+def runners(tmp: Path, quick: bool) -> dict[str, list[str]]:
+    """Command prefixes; the log engine only as root (it needs a new audit session and /dev/kmsg)."""
     out = str(tmp / "bench.recording.json")
-    record = [sys.executable, "-m", "seccomp_gen", "record", "-q", "-o", out]
+    record = [*SEccomp_GEN, "record", "-q", "-o", out]
     result = {
         "native": [],
-        "native_pinned": ["taskset", "-c", CPU0],
         "strace -f": ["strace", "-f", "-qq", "-o", "/dev/null", "--"],
-        "record pinned": [*record, "--pin-cpu", "auto", "--"],
-        "record unpinned": [*record, "--pin-cpu", "off", "--"],
+        "record (default: one-stop, pinned)": [*record, "--pin-cpu", "auto", "--"],
+        "record one-stop --pin-cpu off": [*record, "--pin-cpu", "off", "--"],
+        "record --engine log": [*record, "--engine", "log", "--"],
     }
     if shutil.which("strace") is None:
         del result["strace -f"]
+    if os.geteuid() != 0:
+        del result["record --engine log"]
     return result
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of all children) for one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+def _recording_note(path: Path) -> str | None:
+    """Why a recording is incomplete (or missing), for the results; None when it is complete."""
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "no recording written"
+    if rec.get("complete", True):
+        return None
+    return "incomplete: " + "; ".join(rec.get("incomplete_reasons", []))[:300]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="smaller workloads (a smoke run)")
-    args = parser.parse_args()
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        loads, runs = workloads(tmp, args.quick), runners(tmp)
-        for wname, wcmd in loads.items():
-            results[wname] = {}
-            for rname, prefix in runs.items():
-                samples = [measure(prefix + wcmd) for _ in range(args.reps + 1)][1:]
-                results[wname][rname] = {
-                    "wall_s": statistics.median(s[0] for s in samples),
-                    "cpu_s": statistics.median(s[1] for s in samples),
-                }
-                print(f"{wname:22} {rname:16} wall {results[wname][rname]['wall_s']:8.3f} s", file=sys.stderr)
-    rows = []
-    for wname, cells in results.items():
-        native = cells["native"]["wall_s"]
-        strace = cells.get("strace -f", {}).get("wall_s")
-        for rname, cell in cells.items():
-            rows.append((wname, rname, cell["wall_s"], cell["cpu_s"], cell["wall_s"] / native,
-                         cell["wall_s"] / strace if strace else float("nan")))
-    header = f"{'workload':22} {'runner':16} {'wall s':>8} {'cpu s':>8} {'/native':>8} {'/strace':>8}"
-    print(header)
-    for row in rows:
-        print(f"{row[0]:22} {row[1]:16} {row[2]:8.3f} {row[3]:8.3f} {row[4]:8.2f} {row[5]:8.2f}")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = HERE / "results" / f"record-{stamp}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
-        "reps": args.reps, "quick": args.quick, "results": results,
-    }, indent=2, sort_keys=True) + "\n")
-    print(f"results: {out.relative_to(REPO)}")
+def _wait_traced(pid: int, timeout: float = 10.0) -> None:
+    """Until a tracer has seized `pid` (TracerPid in /proc), so the release below is recorded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        if any(line.split()[1:] != ["0"] for line in status.splitlines() if line.startswith("TracerPid:")):
+            time.sleep(0.05)  # the tracer seizes the threads, then enters its wait loop
+            return
+        time.sleep(0.005)
+    raise RuntimeError(f"nothing attached to {pid} within {timeout} s")
 
 
-if __name__ == "__main__":
-    main()
+def attach_once(tracer: list[str] | None, loop_cmd: list[str]) -> Sample:
+    """(a) under `tracer -p PID`: the loop waits on a pipe until the tracer is attached; timed from
+    its release until both it and the tracer have exited."""
+    read_end, write_end = os.pipe()
+    workload = subprocess.Popen(["/bin/sh", "-c", 'read x; exec "$0" "$@"', *loop_cmd], stdin=read_end,
+                                stdout=subprocess.DEVNULL)
+    os.close(read_end)
+    procs = [workload]
+    try:
+        if tracer is not None:
+            procs.append(subprocess.Popen([*tracer, str(workload.pid)], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+            _wait_traced(workload.pid)
+        start = time.perf_counter()
+        os.write(write_end, b"\n")
+    finally:
+        os.close(write_end)
+    cpu, status = 0.0, 0
+    for proc in procs:
+        _pid, raw, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(raw)
+        cpu += usage.ru_utime + usage.ru_stime
+        status = status or proc.returncode
+    return Sample(time.perf_counter() - start, cpu, 0, status)
+
+
+def _cell(run: Callable[[], Sample], reps: int, recording: Path | None) -> Cell:
+    notes: set[str] = set()
+
+    def one() -> Sample:
+        if recording is not None:
+            recording.unlink(missing_ok=True)
+        sample = run()
+        note = _recording_note(recording) if recording is not None else None
+        if note:
+            notes.add(note)
+        return sample
+
+    cell: Cell = median_of(one, reps)
+    cell.pop("maxrss_mb")
+    if notes:
+        cell["note"] = " | ".join(sorted(notes))
+    return cell
+
+
+def run(tmp: Path, quick: bool, reps: int, log: Callable[[str], None]) -> dict[str, dict[str, Cell]]:
+    """workload -> runner -> cell (median wall/cpu, plus a note for incomplete recordings)."""
+    recording = tmp / "bench.recording.json"
+    loads, runs = workloads(tmp, quick), runners(tmp, quick)
+    results: dict[str, dict[str, Cell]] = {}
+    for wname, wcmd in loads.items():
+        results[wname] = {}
+        for rname, prefix in runs.items():
+            cmd = prefix + wcmd
+            results[wname][rname] = _cell(partial(run_once, cmd), reps,
+                                          recording if rname.startswith("record") else None)
+            log(f"{wname:20} {rname:34} wall {results[wname][rname]['wall_s']:8.3f} s")
+    results["a_getppid_loop_attach"] = _attach_cells(loads["a_getppid_loop"], recording, reps, log)
+    return results
+
+
+def _attach_cells(loop: list[str], recording: Path, reps: int, log: Callable[[str], None]) -> dict[str, Cell]:
+    tracers: dict[str, list[str] | None] = {
+        "native": None,
+        "strace -f": ["strace", "-f", "-qq", "-o", "/dev/null", "-p"],
+        "record -p (PTRACE_SYSCALL)": [*SEccomp_GEN, "record", "-q", "-o", str(recording), "-p"],
+    }
+    if shutil.which("strace") is None:
+        del tracers["strace -f"]
+    cells = {}
+    for name, tracer in tracers.items():
+        cells[name] = _cell(partial(attach_once, tracer, loop), reps, None)
+        log(f"{'a_getppid_loop_attach':20} {name:34} wall {cells[name]['wall_s']:8.3f} s")
+    return cells

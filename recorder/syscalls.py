@@ -99,7 +99,28 @@ def number_of(arch: str, name: str) -> int | None:
     if unnamed:
         return int(unnamed.group(1))
     nr = _lib.seccomp_syscall_resolve_name_arch(ARCH_TOKENS[arch], name.encode())
-    return nr if nr >= 0 else None
+    if nr >= 0:
+        return nr
+    # libseccomp answers a pseudo-number for calls it multiplexes (i386 socket, accept4... go through
+    # socketcall) even where the kernel also has a direct number (i386 socket is 359 since 4.3),
+    # which its number->name table does know: look the name up there.
+    return _numbers(arch).get(name)
+
+
+#: Syscall numbers are below this on every architecture libseccomp knows (x32 adds its own bit).
+_MAX_NR = 1024
+
+
+@functools.lru_cache(maxsize=32)
+def _numbers(arch: str) -> dict[str, int]:
+    """name -> number from libseccomp's number->name table of `arch`."""
+    base = X32_SYSCALL_BIT if arch == "SCMP_ARCH_X32" else 0
+    table: dict[str, int] = {}
+    for nr in range(base, base + _MAX_NR):
+        name = name_of(arch, nr)
+        if name is not None:
+            table.setdefault(name, nr)
+    return table
 
 
 def is_known_name(name: str) -> bool:

@@ -108,3 +108,18 @@ def test_directory_and_missing_file(tmp_path: Path) -> None:
         recording.load(tmp_path)
     with pytest.raises(SeccompGenError, match="no such file"):
         recording.load(tmp_path / "nope.json")
+
+
+def test_i386_direct_socket_calls_load(tmp_path: Path) -> None:
+    """i386 has direct socket syscalls (socket is 359) besides socketcall; libseccomp's name lookup
+    answers a pseudo-number for them, its number table the real one: recordings of them must load."""
+    from recorder import syscalls
+
+    assert syscalls.number_of("SCMP_ARCH_X86", "socket") == 359
+    assert syscalls.number_of("SCMP_ARCH_X86_64", "socketcall") is None
+    doc = json.loads(recording.dumps(_sample()))
+    doc["syscalls"]["SCMP_ARCH_X86"].update({
+        name: {"count": 1, "first": {"pid": 2, "exe": "/a"}} for name in ("socket", "accept4", "recvmmsg")})
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc))
+    assert {"socket", "accept4", "recvmmsg"} <= recording.load(path).names("SCMP_ARCH_X86")

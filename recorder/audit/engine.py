@@ -7,11 +7,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import count, repeat
 
 from recorder import syscalls
-from recorder.audit.inputs import MAX_LINE, Line, read_lines
-from recorder.audit.loss import LossEvidence, SerialTracker
-from recorder.audit.records import Header, MalformedRecord, SyscallEvent, parse_header, syscall_event
+from recorder.audit.inputs import MAX_LINE, Line, read_blocks
+from recorder.audit.loss import LossEvidence, SerialTracker, may_report_loss
+from recorder.audit.records import HEADER, Header, MalformedRecord, SyscallEvent, event_of, header_of, type_name
+from recorder.audit.tables import tables
 from recorder.collector import Collector
 from recorder.recording import Process, Recording
 from seccomp_gen.errors import SeccompGenError
@@ -74,6 +76,15 @@ class _Stats:
     nodes: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Trail:
+    """Per input: its serial numbers, and whether it holds records other than SECCOMP/SYSCALL
+    (then it is an unfiltered trail, and a serial gap means records were lost)."""
+
+    serials: SerialTracker = field(default_factory=SerialTracker)
+    unfiltered: bool = False
+
+
 class AuditLogEngine:
     """Turns audit log inputs into one Recording (engine "audit")."""
 
@@ -92,6 +103,7 @@ class AuditLogEngine:
         self.loss = LossEvidence()
         self.stats = _Stats()
         self.processes: dict[int, Process] = {}
+        self.tables = tables()
         self._exec_seen = False
 
     def _malformed(self, where: str, why: str) -> None:
@@ -109,63 +121,89 @@ class AuditLogEngine:
                 and (not f.sessions or fields_ses in f.sessions))
 
     def _read_input(self, path: str) -> None:
-        self.feed(path, read_lines(path, self.progress))
+        """Like feed(), a block of lines at a time: loss messages are looked for only in the blocks
+        whose text holds one of their words (most blocks hold none)."""
+        trail = _Trail()
+        number = 0
+        for text, lines in read_blocks(path, self.progress):
+            self._take(zip(repeat(path), count(number + 1), lines), trail, may_report_loss(text))
+            number += len(lines)
+        self._end_input(path, trail)
 
     def feed(self, path: str, lines: Iterable[Line]) -> None:
         """Take the lines of one input (one boot's serial numbers are checked for gaps within it)."""
-        serials = SerialTracker()
-        unfiltered_trail = False
-        for line in lines:
-            self.stats.lines += 1
-            where = f"{line.path}:{line.number}"
-            if line.text is None:
-                self.stats.long_lines += 1
-                self.log(f"seccomp-gen: {where}: line longer than {MAX_LINE} bytes skipped")
-                if self.strict:
-                    raise SeccompGenError(f"line longer than {MAX_LINE} bytes", path=line.path, line=line.number)
+        trail = _Trail()
+        self._take(((line.path, line.number, line.text) for line in lines), trail, True)
+        self._end_input(path, trail)
+
+    def _take(self, numbered: Iterable[tuple[str, int, str | None]], trail: _Trail, loss_words: bool) -> None:
+        """The hot loop, once per line: one header regex search; fields only for SECCOMP/SYSCALL."""
+        stats, loss, search, see = self.stats, self.loss, HEADER.search, trail.serials.see
+        serial_exempt, standalone = self.tables.serial_exempt, self.tables.standalone
+        for line_path, number, text in numbered:
+            stats.lines += 1
+            if text is None:
+                self._long_line(line_path, number)
                 continue
-            self.loss.scan(line.text, where)
-            header = parse_header(line.text)
-            if header is None:
-                self.stats.not_audit += 1
+            if loss_words and may_report_loss(text):
+                loss.scan(text, f"{line_path}:{number}")
+            match = search(text)
+            if match is None:
+                stats.not_audit += 1
                 continue
-            serials.see(header.serial)
-            if header.type_name not in _TARGET_TYPES:
-                self.stats.other_records += 1
-                unfiltered_trail = True
+            name = type_name(match.group(2))
+            if name not in _TARGET_TYPES:
+                stats.other_records += 1
+                if name.startswith(serial_exempt):  # auditd's own counter, not the kernel's serials
+                    continue
+                # Only records that are events of their own show an unfiltered trail: `ausearch -m
+                # SECCOMP,SYSCALL` keeps PROCTITLE, PATH... of the events it selects.
+                trail.unfiltered = trail.unfiltered or name.startswith(standalone)
+            see(int(match.group(5)))
+            if name not in _TARGET_TYPES:
                 continue
-            unfiltered_trail = unfiltered_trail or header.kernel_format
-            self._record(header, where)
+            header = header_of(text, match, name)
+            trail.unfiltered = trail.unfiltered or header.kernel_format
+            self._record(header, line_path, number)
+
+    def _long_line(self, path: str, number: int) -> None:
+        self.stats.long_lines += 1
+        self.log(f"seccomp-gen: {path}:{number}: line longer than {MAX_LINE} bytes skipped")
+        if self.strict:
+            raise SeccompGenError(f"line longer than {MAX_LINE} bytes", path=path, line=number)
+
+    def _end_input(self, path: str, trail: _Trail) -> None:
+        serials = trail.serials
         if serials.missing:
             message = (f"{path}: {serials.missing} audit event serial number(s) missing in {serials.gaps} gap(s)")
-            if unfiltered_trail:
+            if trail.unfiltered:
                 self.collector.mark_incomplete(f"{message}: records were lost")
             else:
                 self.collector.warn(f"{message} (expected if the log was filtered, e.g. by ausearch -m)")
 
-    def _record(self, header: Header, where: str) -> None:
-        if not self.filt.wants_time(header.timestamp):
-            self.stats.filtered_out += 1
+    def _record(self, header: Header, path: str, number: int) -> None:
+        filt, stats, timestamp = self.filt, self.stats, header.timestamp
+        if (filt.since is not None or filt.until is not None) and not filt.wants_time(timestamp):
+            stats.filtered_out += 1
             return
         try:
-            event = syscall_event(header)
+            event = event_of(header.type_name, header.body)
         except MalformedRecord as exc:
-            self._malformed(where, str(exc))
+            self._malformed(f"{path}:{number}", str(exc))
             return
         ses = None
-        if self.filt.sessions:
-            found = re.search(r"\bses=(\d+)", header.body)
+        if filt.sessions:
+            found = re.search(r"(?:^|\s)ses=(\d+)", header.body)
             ses = found.group(1) if found else None
         if not self._wanted(event.pid, event.exe, event.comm, ses):
-            self.stats.filtered_out += 1
+            stats.filtered_out += 1
             return
-        if event.pid == self.filt.exec_gate_pid and not self._gate_open(event):
-            self.stats.filtered_out += 1
+        if event.pid == filt.exec_gate_pid and not self._gate_open(event):
+            stats.filtered_out += 1
             return
-        stats = self.stats
         stats.matched += 1
-        stats.first_ts = header.timestamp if stats.first_ts is None else min(stats.first_ts, header.timestamp)
-        stats.last_ts = header.timestamp if stats.last_ts is None else max(stats.last_ts, header.timestamp)
+        stats.first_ts = timestamp if stats.first_ts is None else min(stats.first_ts, timestamp)
+        stats.last_ts = timestamp if stats.last_ts is None else max(stats.last_ts, timestamp)
         if header.node:
             stats.nodes.add(header.node)
         exe = event.exe or event.comm

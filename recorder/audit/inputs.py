@@ -63,6 +63,24 @@ def _check_text(head: bytes, path: str) -> None:
 
 def read_lines(path: str, progress: Callable[[str], None] | None = None) -> Iterator[Line]:
     """Yield the lines of one input; SeccompGenError for inputs that cannot be logs at all."""
+    number = 0
+    for _text, lines in read_blocks(path, progress):
+        for text in lines:
+            number += 1
+            yield Line(path, number, text)
+
+
+Block = tuple[str, list[str | None]]
+
+
+def read_blocks(path: str, progress: Callable[[str], None] | None = None) -> Iterator[Block]:
+    """The lines of one input, a block (about BLOCK bytes) at a time: (the block's text, its lines).
+
+    Reading, decoding and splitting a whole block at once is several times cheaper than a
+    readline() and a decode() per line, and lets the reader test the block's text once for rare
+    words (loss messages). A line is None when it was longer than MAX_LINE bytes: it is dropped
+    while being read, so memory stays bounded by BLOCK + MAX_LINE whatever the input.
+    """
     stream, raw, size = _open(path)
     show = progress is not None and size >= PROGRESS_MIN_BYTES
     last_report = time.monotonic()
@@ -72,25 +90,75 @@ def read_lines(path: str, progress: Callable[[str], None] | None = None) -> Iter
         except (OSError, EOFError) as exc:
             raise SeccompGenError(f"cannot read: {exc}", path=path) from None
         _check_text(head, path)
-        number = 0
+        read = getattr(stream, "read1", stream.read)  # read1: what a pipe has now, not a full block
+        splitter = _Splitter()
         while True:
             try:
-                chunk = stream.readline(MAX_LINE + 1)
+                data = read(BLOCK)
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise SeccompGenError(f"cannot read: {exc}", path=path, line=number + 1) from None
-            if not chunk:
+                raise SeccompGenError(f"cannot read: {exc}", path=path, line=splitter.lines + 1) from None
+            yield from splitter.feed(data)
+            if not data:
                 break
-            number += 1
-            if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
-                while chunk and not chunk.endswith(b"\n"):  # drain the rest of the long line
-                    chunk = stream.readline(MAX_LINE)
-                yield Line(path, number, None)
-                continue
-            yield Line(path, number, chunk.decode("utf-8", "surrogateescape").rstrip("\r\n"))
-            if show and number % 4096 == 0 and time.monotonic() - last_report > 1:
+            if show and time.monotonic() - last_report > 1:
                 last_report = time.monotonic()
                 assert progress is not None
                 progress(f"{path}: {100 * raw.tell() // max(size, 1)}%")
     finally:
         if path != "-":
             raw.close()
+
+
+#: Bytes read at a time; small next to MAX_LINE, so a block rarely needs the per-line length check.
+BLOCK = 256 * 1024
+
+
+class _Splitter:
+    """Cuts a byte stream into lines as readline(MAX_LINE + 1) did: a line of more than MAX_LINE
+    bytes (without its newline) becomes None, trailing CR/LF are stripped, text is UTF-8 with
+    undecodable bytes kept (surrogateescape)."""
+
+    def __init__(self) -> None:
+        self.pending = b""  # the start of a line whose newline has not arrived yet
+        self.skipping = False  # inside an over-long line (already reported): drop up to its newline
+        self.lines = 0  # lines yielded so far
+
+    def feed(self, data: bytes) -> Iterator[Block]:
+        """The complete lines `data` finishes; b"" (end of input) flushes a last unterminated line."""
+        if not data:
+            if self.pending and not self.skipping:
+                yield self._block(self.pending)
+            self.pending = b""
+            return
+        if self.skipping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                return
+            data, self.skipping = data[newline + 1:], False
+        chunk = self.pending + data if self.pending else data
+        last = chunk.rfind(b"\n")
+        if last >= 0:
+            yield self._block(chunk[:last])
+            chunk = chunk[last + 1:]
+        self.pending = chunk
+        if len(chunk) > MAX_LINE:
+            self.pending, self.skipping = b"", True
+            self.lines += 1
+            yield "", [None]
+
+    def _block(self, body: bytes) -> Block:
+        """Lines of `body` (complete lines, without the last newline)."""
+        if len(body) > MAX_LINE:  # may hold an over-long line: measure the lines in bytes
+            lines: list[str | None] = [None if len(raw) > MAX_LINE else _text(raw) for raw in body.split(b"\n")]
+            self.lines += len(lines)
+            return "\n".join(line for line in lines if line is not None), lines
+        text = body.decode("utf-8", "surrogateescape")
+        split = text.split("\n")
+        if "\r" in text:
+            split = [line.rstrip("\r") for line in split]
+        self.lines += len(split)
+        return text, cast(list[str | None], split)  # no None in it: not copied just to widen the type
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape").rstrip("\r")

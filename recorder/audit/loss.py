@@ -58,6 +58,13 @@ class SerialTracker:
         self.holes -= old
 
 
+def may_report_loss(text: str) -> bool:
+    """Cheap pre-check before the loss regexes, for a line or a whole block of lines: every loss
+    message holds one of these words, and most lines and most blocks hold none."""
+    return ("lost" in text or "suppress" in text or "exceeded" in text or "overflow" in text
+            or "ropping" in text)
+
+
 @dataclass
 class LossEvidence:
     """Drop messages seen across all inputs, by description, with the first file:line of each."""
@@ -66,9 +73,7 @@ class LossEvidence:
     suppressed: int = 0
 
     def scan(self, text: str, where: str) -> None:
-        # Cheap pre-check: every loss message has one of these words; most lines have none.
-        if not ("lost" in text or "suppress" in text or "exceeded" in text or "overflow" in text
-                or "ropping" in text):
+        if not may_report_loss(text):
             return
         for pattern in tables().loss_patterns:
             match = pattern.regex.search(text)

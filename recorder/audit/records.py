@@ -8,12 +8,14 @@ special characters in them (comm, exe, ...), or plain tokens.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from recorder.audit.tables import tables
 
-_HEADER = re.compile(r"(?:^|\s)(?:node=(\S+)\s+)?type=(\w+)\s+(?:msg=)?audit\((\d+)(?:\.(\d+))?:(\d+)\):\s?")
+#: Exported for the reader's hot loop: group 2 is the type, group 5 the serial.
+HEADER = _HEADER = re.compile(r"(?:^|\s)(?:node=(\S+)\s+)?type=(\w+)\s+(?:msg=)?audit\((\d+)(?:\.(\d+))?:(\d+)\):\s?")
 _FIELD = re.compile(r"(\w[\w-]*)=(\"[^\"]*\"|'[^']*'|\S*)")
 _HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 
@@ -22,8 +24,9 @@ class MalformedRecord(ValueError):
     """An audit record that cannot be understood; the reader reports it with file:line."""
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
+    """The header of one audit record (a NamedTuple: the reader makes one per SECCOMP/SYSCALL record)."""
+
     type_name: str  # "SECCOMP", "SYSCALL", "AVC", or the number as text when unknown
     timestamp: float
     serial: int
@@ -37,15 +40,37 @@ def parse_header(line: str) -> Header | None:
     match = _HEADER.search(line)
     if match is None:
         return None
-    node, type_text, seconds, millis, serial = match.groups()
+    return header_of(line, match, type_name(match.group(2)))
+
+
+def type_name(type_text: str) -> str:
+    """"SECCOMP" for "SECCOMP" or "1326"; other names as written, unknown numbers as text.
+
+    The common spellings come from a dict; only other digit strings ("01326") take the slow path.
+    """
+    known = _type_names().get(type_text)
+    if known is not None:
+        return known
     if type_text.isdigit():
         number = int(type_text)
-        type_name = next((n for n, v in tables().type_numbers.items() if v == number), type_text)
-    else:
-        type_name = type_text
+        return next((n for n, v in tables().type_numbers.items() if v == number), type_text)
+    return type_text
+
+
+@functools.lru_cache(maxsize=1)
+def _type_names() -> dict[str, str]:
+    names = {name: name for name in tables().type_numbers}
+    for name, number in tables().type_numbers.items():
+        names.setdefault(str(number), name)  # the first name of a number wins, as in type_name()
+    return names
+
+
+def header_of(line: str, match: re.Match[str], name: str) -> Header:
+    """The Header of a line whose _HEADER `match` the reader already has (its hot path matches once)."""
+    node, _type_text, seconds, millis, serial = match.groups()
     timestamp = int(seconds) + (int(millis) / 10 ** len(millis) if millis else 0.0)
     kernel_format = "msg=audit(" not in line[match.start(): match.end()]
-    return Header(type_name, timestamp, int(serial), node, kernel_format, line[match.end():])
+    return Header(name, timestamp, int(serial), node, kernel_format, line[match.end():])
 
 
 def _decode(key: str, value: str) -> str:
@@ -72,9 +97,9 @@ def parse_fields(body: str) -> dict[str, str]:
     return {key: _decode(key, value) for key, value in raw_fields(body).items()}
 
 
-@dataclass(frozen=True)
-class SyscallEvent:
-    """What one SECCOMP or SYSCALL record says about one syscall."""
+class SyscallEvent(NamedTuple):
+    """What one SECCOMP or SYSCALL record says about one syscall (a NamedTuple: made once per record,
+    it is much cheaper to build than a frozen dataclass)."""
 
     arch_token: int
     nr: int
@@ -95,24 +120,47 @@ def _int(fields: dict[str, str], key: str, base: int) -> int:
         raise MalformedRecord(f"{key}={fields[key][:40]!r} is not a number") from None
 
 
+#: exe=/comm= values repeat across millions of records: decoded once each (bounded, see _decoded).
+_DECODED: dict[tuple[str, str], str] = {}
+_DECODED_MAX = 4096
+
+
+def _decoded(key: str, value: str) -> str:
+    """_decode(key, value), memoised; the memo is dropped when full so memory stays bounded."""
+    cache_key = (key, value)
+    found = _DECODED.get(cache_key)
+    if found is None:
+        found = _decode(key, value)  # raises MalformedRecord: failures are not memoised
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[cache_key] = found
+    return found
+
+
 def syscall_event(header: Header) -> SyscallEvent:
     """The syscall a SECCOMP or SYSCALL record describes; MalformedRecord when it cannot say."""
-    fields = raw_fields(header.body)
+    return event_of(header.type_name, header.body)
+
+
+def event_of(type_name: str, body: str) -> SyscallEvent:
+    """syscall_event() from the record's type and body, without a Header (the reader's hot path)."""
+    fields = raw_fields(body)
     arch = _int(fields, "arch", 16)
     nr = _int(fields, "syscall", 10)
     if not 0 <= arch < 2**32 or not 0 <= nr < 2**32:
         raise MalformedRecord("arch= or syscall= out of range")
     pid = _int(fields, "pid", 10) if "pid" in fields else 0
-    ppid = int(fields["ppid"]) if fields.get("ppid", "").isdigit() else None
+    ppid_text = fields.get("ppid")
+    ppid = int(ppid_text) if ppid_text is not None and ppid_text.isdigit() else None
     action = None
-    if header.type_name == "SECCOMP":
-        action = tables().action_of(_int(fields, "code", 16)) if "code" in fields else None
     args: tuple[int, ...] = ()
-    if header.type_name == "SYSCALL" and "a0" in fields:
+    if type_name == "SECCOMP":
+        action = tables().action_of(_int(fields, "code", 16)) if "code" in fields else None
+    elif type_name == "SYSCALL" and "a0" in fields:
         try:
             args = (*tuple(int(fields.get(f"a{i}", "0"), 16) for i in range(4)), 0, 0)
         except ValueError:
             raise MalformedRecord("a0..a3 are not hex numbers") from None
-    exe = _decode("exe", fields["exe"]) if "exe" in fields else ""
-    comm = _decode("comm", fields["comm"]) if "comm" in fields else ""
+    exe = _decoded("exe", fields["exe"]) if "exe" in fields else ""
+    comm = _decoded("comm", fields["comm"]) if "comm" in fields else ""
     return SyscallEvent(arch, nr, pid, ppid, exe, comm, action, args)

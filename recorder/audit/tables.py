@@ -23,6 +23,8 @@ class AuditTables:
     action_mask: int
     loss_patterns: tuple[LossPattern, ...]
     hex_fields: frozenset[str]
+    serial_exempt: tuple[str, ...]  # type prefixes whose serials are not the kernel's (auditd's own)
+    standalone: tuple[str, ...]  # type prefixes that are events of their own: a log with them is unfiltered
 
     def action_of(self, code: int) -> str:
         return self.actions.get(code & self.action_mask, f"code_0x{code & self.action_mask:08x}")
@@ -37,4 +39,6 @@ def tables() -> AuditTables:
         action_mask=int(raw["seccomp_action_mask"], 16),
         loss_patterns=tuple(LossPattern(re.compile(p["regex"]), p["what"]) for p in raw["loss_patterns"]),
         hex_fields=frozenset(raw["hex_encoded_fields"]),
+        serial_exempt=tuple(raw["serial_exempt_prefixes"]),
+        standalone=tuple(raw["standalone_event_prefixes"]),
     )

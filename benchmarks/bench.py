@@ -1,0 +1,79 @@
+"""seccomp-gen benchmarks (issue 6), one run, side by side: recorder overhead, generate, audit logs.
+
+    python benchmarks/bench.py [--quick] [--reps N] [--only record,generate,audit] [--audit-mb MB]
+
+Absolute times are noisy on shared VMs; the ratios measured side by side in one run are what
+carries over. Every cell is the median of N repetitions after one discarded warm-up run, whole
+process, wall and CPU time (descendants included). Prints a table (also as Markdown for the
+README) and writes benchmarks/results/bench-<date>.json. --quick (smaller workloads, 20 MB log,
+2 repetitions) is a smoke run of about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_audit
+import bench_generate
+import bench_record
+from report import markdown, text_table
+
+HERE = Path(__file__).parent
+PARTS = ("record", "generate", "audit")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+            "machine": platform.machine()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 2 repetitions: a ~1 minute smoke run")
+    parser.add_argument("--reps", type=int, help="measured repetitions per cell (default 3, quick 2)")
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: " + ",".join(PARTS))
+    parser.add_argument("--audit-mb", type=float, help="size of the generated audit.log (default 200, quick 20)")
+    parser.add_argument("--results", type=Path, default=HERE / "results", help="directory for the JSON results")
+    args = parser.parse_args(argv)
+    parts = [p for p in args.only.split(",") if p]
+    if unknown := set(parts) - set(PARTS):
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    reps = args.reps or (2 if args.quick else 3)
+    audit_mb = args.audit_mb or (20 if args.quick else 200)
+    data: dict[str, Any] = {"machine": machine(), "quick": args.quick, "reps": reps,
+                            "started": datetime.now(UTC).isoformat(timespec="seconds")}
+    with tempfile.TemporaryDirectory(prefix="seccomp-gen-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        if "record" in parts:
+            data["record"] = bench_record.run(tmp, args.quick, reps, _log)
+        if "generate" in parts:
+            data["generate"] = bench_generate.run(tmp, reps, _log)
+        if "audit" in parts:
+            data["audit"] = bench_audit.run(tmp, audit_mb, reps, _log)
+    print(text_table(data))
+    print()
+    print(markdown(data))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.results / f"bench-{stamp}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
