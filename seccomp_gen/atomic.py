@@ -21,6 +21,9 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
         raise SeccompGenError("refusing to write through a symlink", path=str(target))
     if target.is_dir():
         raise SeccompGenError("is a directory, expected a file path", path=str(target))
+    if target.exists() and not target.is_file():
+        # A device or FIFO (-o /dev/full): renaming a temp file over it would replace the node.
+        raise SeccompGenError("is not a regular file (a device or FIFO?); refusing to replace it", path=str(target))
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise SeccompGenError(f"directory {parent} does not exist", path=str(target))

@@ -161,6 +161,19 @@ def test_output_symlink_and_directory_are_refused(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "directory" in proc.stderr
 
 
+def test_device_output_is_refused_not_replaced(tmp_path: Path) -> None:
+    proc = cli("record", "-o", "/dev/full", "--", "true")
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr
+    assert Path("/dev/full").is_char_device()
+
+
+@pytest.mark.parametrize("name", ["a;rm -rf x", "a\nb", "$(id)", "../x", "a b", ""])
+def test_profile_names_with_metacharacters_are_refused(tmp_path: Path, name: str) -> None:
+    proc = cli("generate", str(_sample_recording(tmp_path)), "--name", name, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists() or list((tmp_path / "o").iterdir()) == []
+
+
 def test_sigpipe_on_stdout_ends_quietly(tmp_path: Path) -> None:
     rec = _sample_recording(tmp_path)
     proc = subprocess.run(f"{sys.executable} -m seccomp_gen show {rec} | head -c 10 > /dev/null; "
