@@ -98,13 +98,14 @@ def number_of(arch: str, name: str) -> int | None:
     unnamed = _UNNAMED.match(name)
     if unnamed:
         return int(unnamed.group(1))
-    nr = _lib.seccomp_syscall_resolve_name_arch(ARCH_TOKENS[arch], name.encode())
+    nr = int(_lib.seccomp_syscall_resolve_name_arch(ARCH_TOKENS[arch], name.encode()))
     if nr >= 0:
         return nr
     # libseccomp answers a pseudo-number for calls it multiplexes (i386 socket, accept4... go through
     # socketcall) even where the kernel also has a direct number (i386 socket is 359 since 4.3),
     # which its number->name table does know: look the name up there.
-    return _numbers(arch).get(name)
+    found: int | None = _numbers(arch).get(name)
+    return found
 
 
 #: Syscall numbers are below this on every architecture libseccomp knows (x32 adds its own bit).

@@ -41,7 +41,7 @@ def test_kernel_log_equals_what_strace_saw(tmp_path: Path, name: str) -> None:
 
 
 def test_suppressed_callbacks_and_the_serial_gap_mark_incomplete(tmp_path: Path) -> None:
-    rec, stderr = read(tmp_path, "kmsg-suppressed.txt")
+    rec, _ = read(tmp_path, "kmsg-suppressed.txt")
     assert not rec.complete
     reasons = " ".join(rec.incomplete_reasons)
     assert "rate limit" in reasons and "1115 audit event serial number(s) missing" in reasons

@@ -167,3 +167,14 @@ def test_verify_missing_command_is_127(workload: Callable[..., Path], tmp_path: 
     profile = _profile_for(tmp_path, str(workload("errno_probe")))
     proc = cli("verify", "--profile", str(profile), "--", "no-such-command-xyz")
     assert proc.returncode == 127 and "command not found" in proc.stderr
+
+
+def test_oci_prints_the_resolved_linux_seccomp(tmp_path: Path) -> None:
+    proc = cli("oci", str(Path(__file__).parent.parent / "samples/nostat/seccomp-nostat.json"))
+    assert proc.returncode == 0, proc.stderr
+    spec = json.loads(proc.stdout)
+    assert spec["architectures"] == [X86_64] and spec["defaultErrnoRet"] == 38
+    assert all(set(rule) <= {"names", "action", "errnoRet", "args"} for rule in spec["syscalls"])
+    with_cap = json.loads(cli("oci", "--cap", "SYS_ADMIN",
+                              str(Path(__file__).parent.parent / "samples/nostat/seccomp-nostat.json")).stdout)
+    assert with_cap["syscalls"] != spec["syscalls"]  # CAP_SYS_ADMIN-gated rules resolve differently

@@ -159,7 +159,8 @@ def _start_recorder(out: Path, *argv: str, extra: tuple[str, ...] = ()) -> subpr
 def test_sigterm_writes_incomplete_recording_and_leaves_no_tracee(
         workload: Callable[..., Path], tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    rec_proc = _start_recorder(out, str(workload("ticker")), "0")
+    # A generous grace period: on a loaded machine the forwarded SIGTERM must win over the SIGKILL.
+    rec_proc = _start_recorder(out, str(workload("ticker")), "0", extra=("--kill-after", "30"))
     try:
         child = _traced_child(rec_proc)
         time.sleep(0.3)

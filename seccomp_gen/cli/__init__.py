@@ -46,6 +46,7 @@ def _register() -> None:
     main.add_command(prove.check)
     main.add_command(prove.merge)
     main.add_command(prove.diff)
+    main.add_command(prove.oci)
     main.add_command(show.show)
 
 

@@ -213,3 +213,21 @@ def diff(old: str, new: str, fmt: str) -> None:
     else:
         click.echo("no differences")
     sys.exit(1 if changes else 0)
+
+
+@click.command()
+@click.argument("profile_path", metavar="PROFILE")
+@_caps
+def oci(profile_path: str, caps: tuple[str, ...]) -> None:
+    """Print PROFILE resolved for this host as an OCI runtime-spec `linux.seccomp` object.
+
+    runc and crun read config.json's `linux.seccomp`, not the Docker format: this resolves the
+    archMap and the includes/excludes as CRI-O and containerd do (capabilities from --cap).
+    """
+    from generator import oci as oci_spec
+    from generator.context import normalise_cap
+    from generator.verify import context_for
+
+    prof = _load_profile(profile_path)
+    ctx = context_for(prof, [normalise_cap(c) for c in caps])
+    click.echo(json.dumps(oci_spec.linux_seccomp(prof, ctx), indent=2, sort_keys=True))

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Measure what runc and crun call under the container's seccomp filter before the entrypoint runs.
+
+This is the evidence behind generator/data/runtime_required.json. For each runtime and mode
+(no-new-privileges on / privilege escalation allowed):
+
+1. The entrypoint is the smallest possible program: a static binary whose only syscall is
+   exit_group(0). It is recorded with `seccomp-gen record` outside any container (execve and
+   exit_group) and `seccomp-gen generate --runtime R --no-new-privileges|--allow-privilege-escalation`
+   makes its profile, translated into the bundle's linux.seccomp as CRI-O/containerd do (generator/oci.py).
+2. Candidates: the table's names for that runtime/mode, plus (when strace is installed) every
+   syscall that `strace -f` sees the runtime's init make after the filter is loaded (prctl
+   PR_SET_SECCOMP or seccomp SECCOMP_SET_MODE_FILTER) and up to the entrypoint's execve, under a
+   filter that allows every syscall.
+3. The full profile (generated + all candidates) must start the container every time; then each
+   candidate is removed in turn and the container is run --reps times. A name is `required` when
+   every run without it fails, `intermittent` when some do, `unneeded` when none does.
+
+Runs as root with runc, crun (Debian packages runc, crun) and busybox-static installed. Every
+container is deleted afterwards (tests/oci_support.py). Example:
+
+    sudo .venv/bin/python scripts/probe_runtime_required.py --reps 3 --json probe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from generator import context, oci, profile, tables
+from recorder import syscalls
+from tests import oci_support
+
+EXIT0_C = r"""
+/* The smallest entrypoint: its only syscall is exit_group(0). */
+void _start(void) {
+    __asm__ volatile("mov $231, %eax\n\txor %edi, %edi\n\tsyscall\n");
+    for (;;) {}
+}
+"""
+MODES = {"no_new_privileges": True, "privilege_escalation": False}
+_LINE = re.compile(r"^(\d+) +(?:<\.\.\. [a-z0-9_]+ resumed>|([a-z0-9_]+)\()")
+_LOAD = re.compile(r"prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, \{len="
+                   r"|seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len=")
+_CHILD = re.compile(r"^\d+ +(?:<\.\.\. )?(?:clone3?|fork|vfork)(?: resumed>|\().*= (\d+)$")
+
+
+def build_exit0(out: Path) -> Path:
+    """The exit_group(0) entrypoint (x86_64), built with gcc -static -nostdlib."""
+    if syscalls.native_arch() != "SCMP_ARCH_X86_64":
+        raise SystemExit("the exit0 entrypoint is x86_64 assembly")
+    source = out / "exit0.c"
+    source.write_text(EXIT0_C)
+    binary = out / "exit0"
+    subprocess.run(["gcc", "-static", "-nostdlib", "-O2", "-o", str(binary), str(source)], check=True)
+    return binary
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "seccomp_gen", *args], capture_output=True, text=True, timeout=120)
+
+
+def record(argv: Sequence[str], out: Path, rootfs: Path | None = None) -> Path:
+    extra = ["--rootfs", str(rootfs)] if rootfs else []
+    proc = cli("record", "-q", "-o", str(out), *extra, "--", *argv)
+    if not out.exists():
+        raise SystemExit(f"recording failed: {proc.stderr}")
+    return out
+
+
+def generated(rec: Path, runtime: str, nnp: bool, out: Path, baseline: str = "crio") -> profile.Profile:
+    """`seccomp-gen generate` for the runtime and mode; the profile it writes."""
+    out.mkdir(parents=True, exist_ok=True)
+    mode = "--no-new-privileges" if nnp else "--allow-privilege-escalation"
+    proc = cli("generate", str(rec), "--name", "probe", "--baseline", baseline, "--runtime", runtime, mode,
+               "--out", str(out), "--format", "json")
+    if proc.returncode != 0:
+        raise SystemExit(f"generate failed: {proc.stderr}")
+    return profile.load(out / "probe.json")
+
+
+def target(nnp: bool, runtime: str) -> context.Context:
+    native = syscalls.native_arch()
+    return context.build([native], [native], runtime=runtime, no_new_privileges=nnp)
+
+
+def all_names() -> tuple[str, ...]:
+    native = syscalls.native_arch()
+    names = {syscalls.name_of(native, nr) for nr in range(1024)}
+    return tuple(sorted(n for n in names if n and not n.startswith("syscall_")))
+
+
+def post_filter_names(trace: str) -> dict[str, int]:
+    """Syscalls `strace -f` shows the filtered process (and what it forks) making after it loaded
+    the filter, up to its execve."""
+    filtered: set[int] = set()
+    done: set[int] = set()
+    counts: dict[str, int] = {}
+    for line in trace.splitlines():
+        m = _LINE.match(line)
+        if not m:
+            continue
+        pid, name = int(m.group(1)), m.group(2)
+        if not filtered and _LOAD.search(line):
+            filtered.add(pid)
+            continue
+        if pid in filtered and pid not in done and name:
+            counts[name] = counts.get(name, 0) + 1
+            if name in ("execve", "execveat"):
+                done.add(pid)
+        child = _CHILD.match(line)
+        if child and pid in filtered:
+            filtered.add(int(child.group(1)))
+    return counts
+
+
+def discover(runtime: str, nnp: bool, work: Path, rootfs: Path) -> dict[str, int]:
+    """Run the entrypoint under strace with a filter that allows every syscall (but is a real
+    filter: default ERRNO) and return what the runtime calls after loading it."""
+    everything = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+                  "syscalls": [{"names": list(all_names()), "action": "SCMP_ACT_ALLOW"}]}
+    trace = work / f"strace-{runtime}-{int(nnp)}.txt"
+    with oci_support.container(runtime, work, rootfs, ["/exit0"], everything, nnp) as c:
+        argv = [*oci_support.runtime_argv(runtime, c.state_root), "run", "--bundle", str(c.bundle), c.container_id]
+        subprocess.run(["strace", "-f", "-qq", "-o", str(trace), *argv], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60)
+    left = oci_support.leftovers(c)
+    if left:
+        raise SystemExit("; ".join(left))
+    counts = post_filter_names(trace.read_text())
+    if not counts:
+        raise SystemExit(f"{runtime}: no filter load found in {trace}")
+    return counts
+
+
+def starts(runtime: str, work: Path, rootfs: Path, seccomp: oci.OciSeccomp, nnp: bool, reps: int) -> list[bool]:
+    return [oci_support.run(runtime, work, rootfs, ["/exit0"], seccomp.to_json(), nnp).started(b"")
+            for _ in range(reps)]
+
+
+def probe(runtime: str, mode: str, work: Path, rootfs: Path, rec: Path, reps: int, baseline: str,
+          use_strace: bool, only: Sequence[str] = ()) -> dict[str, Any]:
+    nnp = MODES[mode]
+    prof = generated(rec, runtime, nnp, work / f"gen-{runtime}-{mode}", baseline)
+    seccomp = oci.translate(prof, target(nnp, runtime))
+    table = tables.runtime_needs(runtime, nnp).names
+    seen = discover(runtime, nnp, work, rootfs) if use_strace else {}
+    native = syscalls.native_arch()
+    candidates = sorted(n for n in {*table, *seen} if syscalls.number_of(native, n) is not None)
+    full = oci.with_allowed(seccomp, tuple(candidates))
+    if only:
+        candidates = [n for n in candidates if n in only]
+    control = starts(runtime, work, rootfs, full, nnp, reps)
+    bare = starts(runtime, work, rootfs, seccomp, nnp, 1)
+    required, intermittent, unneeded = [], [], []
+    failures: dict[str, str] = {}
+    for name in candidates:
+        results = starts(runtime, work, rootfs, oci.without(full, name), nnp, reps)
+        failures[name] = f"{results.count(False)}/{reps}"
+        if not any(results):
+            required.append(name)
+        elif all(results):
+            unneeded.append(name)
+        else:
+            intermittent.append(name)
+    return {
+        "runtime": runtime, "mode": mode, "baseline": baseline,
+        "default": f"{seccomp.default_action} {seccomp.default_errno_ret}",
+        "generated_names": sorted(seccomp.names()),
+        "generated_profile_starts": bare[0],
+        "table": list(table), "strace_post_filter": seen,
+        "tried": candidates, "runs": reps * (len(candidates) + 1) + 1 + (1 if use_strace else 0),
+        "full_profile_starts": control,
+        "required": required, "intermittent": intermittent, "unneeded": unneeded, "failures": failures,
+    }
+
+
+def version(runtime: str) -> str:
+    out = subprocess.run([runtime, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else "?"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runtime", action="append", choices=oci_support.RUNTIMES)
+    ap.add_argument("--mode", action="append", choices=sorted(MODES))
+    ap.add_argument("--reps", type=int, default=3, help="runs per removed name (default 3)")
+    ap.add_argument("--baseline", default="crio", help="baseline for generate (default crio: ERRNO ENOSYS)")
+    ap.add_argument("--no-strace", action="store_true", help="only the table's names as candidates")
+    ap.add_argument("--only", action="append", default=[], metavar="NAME",
+                    help="remove only these names (the full profile keeps every candidate)")
+    ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    opts = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: the containers are rootful")
+    for tool in ("busybox", *(opts.runtime or oci_support.RUNTIMES)):
+        why = oci_support.missing_tool(tool)
+        if why:
+            raise SystemExit(why)
+    use_strace = not opts.no_strace and subprocess.run(["which", "strace"], capture_output=True).returncode == 0
+    results = []
+    with tempfile.TemporaryDirectory(prefix="seccomp-gen-probe-") as tmp:
+        work = Path(tmp)
+        exit0 = build_exit0(work)
+        rootfs = oci_support.make_rootfs(work / "rootfs", {"/exit0": exit0})
+        rec = record(["/exit0"], work / "exit0.recording.json", rootfs)
+        for runtime in opts.runtime or oci_support.RUNTIMES:
+            for mode in opts.mode or MODES:
+                r = probe(runtime, mode, work, rootfs, rec, opts.reps, opts.baseline, use_strace, opts.only)
+                r["version"] = version(runtime)
+                results.append(r)
+                print(f"{r['version']} {mode} (default {r['default']}): tried {len(r['tried'])} names "
+                      f"({r['runs']} runs); full profile starts {sum(r['full_profile_starts'])}/{opts.reps}; "
+                      f"generated profile starts: {r['generated_profile_starts']}")
+                print(f"  required:     {' '.join(r['required']) or '-'}")
+                sometimes = " ".join(f"{n} ({r['failures'][n]} failed)" for n in r["intermittent"])
+                print(f"  intermittent: {sometimes or '-'}")
+                print(f"  unneeded:     {' '.join(r['unneeded']) or '-'}")
+                if use_strace:
+                    print(f"  strace after the filter: {' '.join(sorted(r['strace_post_filter']))}")
+    summary = {"kernel": platform.release(), "date": datetime.date.today().isoformat(), "reps": opts.reps,
+               "results": results}
+    if opts.json:
+        Path(opts.json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
