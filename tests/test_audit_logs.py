@@ -227,3 +227,17 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_audit_log_with_a_command_is_a_usage_error(tmp_path: Path) -> None:
     proc = cli("record", "--audit-log", str(tmp_path / "x"), "--", "true")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_process_table_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Logs of whole fleets name millions of pids: the Recording lists a bounded number of them
+    (memory stays constant) and says how many it left out; every syscall is still counted."""
+    from recorder.audit import engine as audit_engine
+    from recorder.audit.inputs import Line
+
+    monkeypatch.setattr(audit_engine, "MAX_PROCESSES", 5)
+    reader = audit_engine.AuditLogEngine(["many"])
+    reader.feed("many", (Line("many", n + 1, seccomp(n + 1, 0, pid=1000 + n)) for n in range(50)))
+    rec = reader.finish()
+    assert len(rec.processes) == 5 and rec.source.details["processes_not_listed"] == 45
+    assert rec.syscalls[X86_64]["read"].count == 50

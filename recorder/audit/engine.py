@@ -19,6 +19,8 @@ from recorder.recording import Process, Recording
 from seccomp_gen.errors import SeccompGenError
 
 Log = Callable[[str], None]
+#: At most this many processes are listed in the Recording (the syscall table is bounded anyway).
+MAX_PROCESSES = 10_000
 _TARGET_TYPES = frozenset({"SECCOMP", "SYSCALL"})
 _MAX_REPORTED = 20
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])(?:\s*ago)?$")
@@ -71,6 +73,7 @@ class _Stats:
     filtered_out: int = 0
     malformed: int = 0
     long_lines: int = 0
+    processes_not_listed: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
     nodes: set[str] = field(default_factory=set)
@@ -209,6 +212,9 @@ class AuditLogEngine:
         exe = event.exe or event.comm
         self.collector.add(event.arch_token, event.nr, event.pid, exe, event.args, action=event.action)
         known = self.processes.get(event.pid)
+        if known is None and len(self.processes) >= MAX_PROCESSES:
+            stats.processes_not_listed += 1  # memory stays bounded on logs of whole fleets
+            return
         if known is None or known.exe != exe or (not known.ppid and event.ppid):
             ppid = event.ppid or (known.ppid if known else 0)
             self.processes[event.pid] = Process(event.pid, ppid, exe, ())  # the latest exe after an exec
@@ -255,6 +261,7 @@ class AuditLogEngine:
             "other_audit_records": stats.other_records,
             "non_audit_lines": stats.not_audit,
             "malformed_records": stats.malformed,
+            "processes_not_listed": stats.processes_not_listed,
             "first_record": stats.first_ts,
             "last_record": stats.last_ts,
             "nodes": sorted(stats.nodes),
