@@ -83,11 +83,6 @@ def name_of(arch: str, nr: int) -> str | None:
         _libc.free(ptr)
 
 
-def display_name(arch: str, nr: int) -> str:
-    """The name a Recording stores: libseccomp's, else `syscall_<nr>`."""
-    return name_of(arch, nr) or f"syscall_{nr}"
-
-
 @functools.lru_cache(maxsize=8192)
 def number_of(arch: str, name: str) -> int | None:
     """The number of `name` on `arch`, or None when that arch has no such syscall.

@@ -92,11 +92,6 @@ def raw_fields(body: str) -> dict[str, str]:
     return dict(reversed(_FIELD.findall(body)))
 
 
-def parse_fields(body: str) -> dict[str, str]:
-    """key=value pairs of a record body, strings unquoted or hex-decoded."""
-    return {key: _decode(key, value) for key, value in raw_fields(body).items()}
-
-
 class SyscallEvent(NamedTuple):
     """What one SECCOMP or SYSCALL record says about one syscall (a NamedTuple: made once per record,
     it is much cheaper to build than a frozen dataclass)."""
