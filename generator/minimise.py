@@ -57,7 +57,7 @@ class Denied:
 @dataclass(frozen=True)
 class Added:
     name: str
-    origin: str  # runtime | fallback | extra
+    origin: str  # runtime | implied | fallback | extra | libseccomp
     detail: str
     widening: bool  # True when the baseline does not allow it in the context
 
@@ -199,7 +199,7 @@ def minimise(
         for name in rec.syscalls.get(arch, {}):
             observed.setdefault(name, set()).add(arch)
 
-    # name -> why it is in the profile: observed | runtime | fallback (see fallback_for) | libseccomp
+    # name -> why it is in the profile: observed | runtime | implied | fallback (see fallback_for) | libseccomp
     wanted: dict[str, str] = {}
     fallback_for: dict[str, str] = {}
     overrides: dict[str, str] = {}  # name -> comment of its own ALLOW rule (a widening)
@@ -282,6 +282,16 @@ def minimise(
             added.append(Added(name, "runtime", f"{needs.runtime} ({needs.mode}): {needs.why}; baseline: "
                                f"{detail}", True))
 
+    for entry in tables.implied():
+        name = entry.syscall
+        if name in wanted or name in overrides or not _exists(name, arches):
+            continue
+        if entry.when_observed and not set(entry.when_observed) & set(observed):
+            continue
+        if m.decide(name).kind == "allow":  # never a widening: only what the baseline allows outright
+            wanted[name] = "implied"
+            added.append(Added(name, "implied", entry.why, False))
+
     for name in sorted(extra - set(observed)):
         v = m.decide(name)
         if v.allowed and v.kind == "allow":
@@ -317,10 +327,14 @@ def minimise(
             continue
         own = [n for n in keep if wanted[n] == "observed"]
         runtime = [n for n in keep if wanted[n] == "runtime"]
+        implied = [n for n in keep if wanted[n] == "implied"]
         if own:
             rules.append(rule.with_names(own))
         if runtime:
             rules.append(rule.with_names(runtime, _comment(rule.comment, runtime_note)))
+        if implied:
+            note = f"{TAG}: made on the program's behalf (signal restart/return), whether or not a run shows it"
+            rules.append(rule.with_names(implied, _comment(rule.comment, note)))
         if "socketcall" in keep and wanted["socketcall"] == "libseccomp":
             note = f"{TAG}: socketcall precedes the conditional socket rules, or libseccomp refuses them on x86"
             rules.append(rule.with_names(["socketcall"], _comment(rule.comment, note)))

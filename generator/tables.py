@@ -48,6 +48,21 @@ class Fallback:
     why: str
 
 
+@dataclass(frozen=True)
+class Implied:
+    """A syscall made on the program's behalf (signal restarts and returns), wanted whenever any of
+    `when_observed` was recorded (always, when empty)."""
+
+    syscall: str
+    when_observed: tuple[str, ...]
+    why: str
+
+
+@functools.lru_cache(maxsize=1)
+def implied() -> tuple[Implied, ...]:
+    return tuple(Implied(e["syscall"], tuple(e["when_observed"]), e["why"]) for e in _load("implied.json")["implied"])
+
+
 @functools.lru_cache(maxsize=1)
 def enosys_fallbacks() -> dict[str, Fallback]:
     """syscall -> what the C library retries with when it answers ENOSYS."""

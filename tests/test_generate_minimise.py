@@ -224,3 +224,18 @@ def test_blocklist_baseline_with_argument_denials_fails_closed(tmp_path: Path) -
     widened = minimise(rec, baselines.load(site), ctx, allow_extra=("socket",))
     assert answer(program(widened.profile, ctx), X86_64, "socket", (2,)).allowed
     assert [a.name for a in widened.findings.widenings] == ["socket"]
+
+
+@pytest.mark.parametrize("baseline", ["crio", "containers-common", "moby"])
+def test_signal_restart_and_return_are_implied(baseline: str) -> None:
+    """restart_syscall (a blocking call interrupted by a signal) and rt_sigreturn (a handler's
+    return) are made on the program's behalf; a run shows them only if a signal happened to arrive."""
+    plain, _ = generate(make_recording({X86_64: dict(BASIC)}), baseline)
+    assert "restart_syscall" in plain.profile.names() and "rt_sigreturn" not in plain.profile.names()
+    result, ctx = generate(rec_with(rt_sigaction=None), baseline)
+    prog = program(result.profile, ctx)
+    assert answer(prog, X86_64, "restart_syscall").allowed and answer(prog, X86_64, "rt_sigreturn").allowed
+    implied = {a.name: a for a in result.findings.added if a.origin == "implied"}
+    assert set(implied) == {"restart_syscall", "rt_sigreturn"} and not any(a.widening for a in implied.values())
+    rules = [r for r in result.profile.rules if "rt_sigreturn" in r.names]
+    assert "signal restart/return" in rules[0].comment
