@@ -106,3 +106,9 @@ def test_malformed_fixture(tmp_path: Path) -> None:
     assert rec.source.details["non_audit_lines"] == 4
     strict = cli("record", "--strict", "--audit-log", str(FIXTURES / "malformed.log"), "-o", str(tmp_path / "s.json"))
     assert strict.returncode == 2 and "malformed.log:3" in strict.stderr
+
+
+def test_interpreted_ausearch_output_is_refused_with_advice(tmp_path: Path) -> None:
+    proc = cli("record", "--audit-log", str(FIXTURES / "ausearch-interpreted.txt"), "-o", str(tmp_path / "r.json"))
+    assert proc.returncode == 2 and "ausearch --raw" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "r.json").exists()

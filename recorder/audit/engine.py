@@ -19,6 +19,8 @@ from recorder.recording import Process, Recording
 from seccomp_gen.errors import SeccompGenError
 
 Log = Callable[[str], None]
+#: An `ausearch -i` record: its timestamp is a local date, its fields are interpreted.
+_INTERPRETED = re.compile(r"type=\w+ msg=audit\(\d+/\d+/\d+ ")
 #: At most this many processes are listed in the Recording (the syscall table is bounded anyway).
 MAX_PROCESSES = 10_000
 _TARGET_TYPES = frozenset({"SECCOMP", "SYSCALL"})
@@ -74,6 +76,7 @@ class _Stats:
     malformed: int = 0
     long_lines: int = 0
     processes_not_listed: int = 0
+    interpreted: int = 0  # `ausearch -i` lines: dates, names and users rewritten, not readable back
     first_ts: float | None = None
     last_ts: float | None = None
     nodes: set[str] = field(default_factory=set)
@@ -153,6 +156,8 @@ class AuditLogEngine:
             match = search(text)
             if match is None:
                 stats.not_audit += 1
+                if "audit(" in text and _INTERPRETED.search(text):
+                    stats.interpreted += 1
                 continue
             name = type_name(match.group(2))
             if name not in _TARGET_TYPES:
@@ -240,6 +245,12 @@ class AuditLogEngine:
         stats = self.stats
         if stats.malformed > _MAX_REPORTED:
             self.log(f"seccomp-gen: {stats.malformed - _MAX_REPORTED} more malformed records skipped")
+        if stats.interpreted:
+            message = (f"{stats.interpreted} line(s) are `ausearch -i` (interpreted) output, whose rewritten names, "
+                       "users and unquoted paths cannot be read back reliably: give `ausearch --raw` output")
+            if stats.matched == 0:
+                raise SeccompGenError(f"{', '.join(self.inputs)}: {message}")
+            self.collector.mark_incomplete(message)
         if stats.matched == 0:
             inputs = ", ".join(self.inputs)
             if stats.filtered_out:
