@@ -220,3 +220,34 @@ def test_no_process_left_behind() -> None:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if fields.get("PPid", "").strip() == str(me):
             assert fields.get("State", "").split()[0] not in ("t", "T"), entry.name
+
+
+_VALUE = st.sampled_from(['"x"', '"a b"', "6D792070726F67", "2F7", "(null)", "?", '"', "0", "zz", "-1", "", "0x1f",
+                          "40000003", "c000003e", "99999999999999999999"])
+
+
+@FUZZ
+@given(values=st.lists(_VALUE, min_size=8, max_size=8), extra=st.sampled_from(["", " subj=unconfined", " x=\"y"]),
+       kind=st.sampled_from(["SECCOMP", "SYSCALL"]))
+def test_audit_fast_path_never_disagrees(values: list[str], extra: str, kind: str) -> None:
+    """Random values in the kernel's own layouts: the fast path either declines or agrees with the
+    general parser (same event, or the general parser finds the record malformed)."""
+    from recorder.audit.records import _fast_event, general_event
+
+    pid, comm, exe, arch, nr, code, a0, ppid = values
+    if kind == "SECCOMP":
+        body = (f"auid=0 uid=0 gid=0 ses=1{extra} pid={pid} comm={comm} exe={exe} sig=0 arch={arch} syscall={nr} "
+                f"compat=0 ip=0x1 code=0x{code}")
+    else:
+        body = (f"arch={arch} syscall={nr} success=yes exit=0 a0={a0} a1=1 a2=2 a3=3 items=0 ppid={ppid} pid={pid}"
+                f" auid=0 uid=0 ses=1{extra} comm={comm} exe={exe} key=(null)")
+    try:
+        fast = _fast_event(kind, body)
+    except MalformedRecord:
+        with contextlib.suppress(MalformedRecord):
+            general_event(kind, body)
+            raise AssertionError("the fast path refused a record the general parser accepts") from None
+        return
+    if fast is None or fast.arch_token >= 2**32 or fast.nr >= 2**32:
+        return
+    assert fast == general_event(kind, body)
