@@ -3,8 +3,9 @@
 Part of benchmarks/bench.py (`python benchmarks/bench.py --only record`). Workloads: (a) a 200k
 getppid() loop, (b) a realistic Python program and `tar c` of a tree, (c) shell pipelines. Runners:
 native, strace -f, record with the one-stop seccomp RET_TRACE ptrace mode pinned to one CPU (the
-default) and unpinned, and the complain-mode log engine (root only; its recordings of busy programs
-are incomplete, which the results say). Attach mode (`record -p`, PTRACE_SYSCALL: two stops per call)
+default) and unpinned, the complain-mode log engine (root only; its recordings of busy programs
+are incomplete, which the results say) and the ebpf engine (root only: a BPF program on sys_enter
+counts the calls of a fresh cgroup). Attach mode (`record -p`, PTRACE_SYSCALL: two stops per call)
 is timed on (a) from the moment the attached loop is released until the recorder exits, next to
 `strace -f -p` and the bare loop released the same way.
 """
@@ -56,7 +57,8 @@ def workloads(tmp: Path, quick: bool) -> dict[str, list[str]]:
 
 
 def runners(tmp: Path, quick: bool) -> dict[str, list[str]]:
-    """Command prefixes; the log engine only as root (it needs a new audit session and /dev/kmsg)."""
+    """Command prefixes; the log and ebpf engines only as root (a new audit session and /dev/kmsg; bpf()
+    and a cgroup v2 directory)."""
     out = str(tmp / "bench.recording.json")
     record = [*SEccomp_GEN, "record", "-q", "-o", out]
     result = {
@@ -65,11 +67,13 @@ def runners(tmp: Path, quick: bool) -> dict[str, list[str]]:
         "record (default: one-stop, pinned)": [*record, "--pin-cpu", "auto", "--"],
         "record one-stop --pin-cpu off": [*record, "--pin-cpu", "off", "--"],
         "record --engine log": [*record, "--engine", "log", "--"],
+        "record --engine ebpf": [*record, "--engine", "ebpf", "--"],
     }
     if shutil.which("strace") is None:
         del result["strace -f"]
     if os.geteuid() != 0:
         del result["record --engine log"]
+        del result["record --engine ebpf"]
     return result
 
 

@@ -7,11 +7,13 @@ block by block. It runs on the raw tracepoint `sys_enter`, whose context is
 args[1] the syscall number. The kernel's verifier checks it at load time (and in the tests).
 
 Maps it uses (created by the engine, their fds patched into the program):
-- counts: ARRAY, key u32 syscall number (0..MAX_NR-1, MAX_NR for "out of range"), value
-  `struct { u64 count; u64 first_pid_tgid; }`: the number of calls and the first caller.
+- counts: ARRAY (mmapable), key u32 syscall number (0..MAX_NR-1, MAX_NR for "out of range"), value
+  `struct { u64 count; u64 first_pid_tgid; }`: the number of calls and the first caller. Slot
+  SKIP_FLAG's count is set by the tracer once the skip map has ever been used.
 - skip (optional): HASH, key u32 thread id -> u32. The tracer puts a thread there while it is stopped
   on a compat (`int $0x80`) call it recorded itself; the program drops that thread's next sys_enter
   (that very call, which the tracepoint would otherwise count under the native table) and the entry.
+  The hash is only looked up once SKIP_FLAG is set, so native-only workloads never pay for it.
 - args (optional): HASH, key `struct { u32 nr; u32 index; u64 value; }` -> u32: distinct values of
   the watched arguments (socket family, clone flags, ...), read from pt_regs (x86_64 layout).
 """
@@ -24,6 +26,10 @@ from dataclasses import dataclass
 
 #: Syscall numbers counted one by one; larger ones (x32, invalid) share the slot MAX_NR.
 MAX_NR = 1024
+#: The counts slot whose count says "the skip map is in use".
+SKIP_FLAG = MAX_NR + 1
+#: Entries of the counts map.
+COUNT_ENTRIES = MAX_NR + 2
 #: Size of a counts value: u64 count, u64 first pid_tgid.
 COUNT_VALUE_SIZE = 16
 #: Size of an args key: u32 nr, u32 argument index, u64 value.
@@ -179,8 +185,14 @@ def sys_enter_program(spec: ProgramSpec) -> bytes:
     # r7 = pid_tgid (tgid << 32 | tid) of the caller.
     a.emit(call(GET_CURRENT_PID_TGID), mov64_reg(R7, R0))
 
-    # Compat calls the tracer recorded itself: if skip[tid] exists, delete it and count nothing.
+    # Compat calls the tracer recorded itself: once counts[SKIP_FLAG] is set, if skip[tid] exists,
+    # delete it and count nothing.
     if spec.skip_fd is not None:
+        a.emit(st_w(R10, -4, SKIP_FLAG), ld_map_fd(R1, spec.counts_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
+               call(MAP_LOOKUP_ELEM))
+        a.jump(jmp_imm(_JEQ, R0, 0, 0), "count")
+        a.emit(ldx_dw(R1, R0, 0))
+        a.jump(jmp_imm(_JEQ, R1, 0, 0), "count")
         a.emit(stx_w(R10, -4, R7), ld_map_fd(R1, spec.skip_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
                call(MAP_LOOKUP_ELEM))
         a.jump(jmp_imm(_JEQ, R0, 0, 0), "count")

@@ -41,6 +41,23 @@ def _pin_choice(value: str) -> int | None:
     raise click.BadParameter(f"expected auto, off or one of the CPUs {allowed}", param_hint="--pin-cpu")
 
 
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    """--duration 10m | 1s | 1.5h | 500ms | 30 (seconds)."""
+    if value is None:
+        return None
+    number, unit = value.rstrip("mshMSH"), value[len(value.rstrip("mshMSH")):].lower() or "s"
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise click.BadParameter("expected a duration such as 30s, 10m, 2h or 500ms") from None
+    if seconds <= 0:
+        raise click.BadParameter("must be more than zero")
+    return seconds
+
+
 def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tuple[str, ...],
                   comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
                   log: Callable[[str], None]) -> Engine:
@@ -57,9 +74,10 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("-o", "--output", default=DEFAULT_OUTPUT, show_default=True, metavar="FILE",
               help="Where to write the Recording (atomically).")
-@click.option("--engine", type=click.Choice(["ptrace", "log", "audit"]), default=None,
+@click.option("--engine", type=click.Choice(["ptrace", "log", "audit", "ebpf"]), default=None,
               help="ptrace (default for a command), log (complain mode: a SCMP_ACT_LOG filter, records "
-                   "harvested from auditd or the kernel log), audit (read --audit-log files).")
+                   "harvested from auditd or the kernel log), audit (read --audit-log files), ebpf (a BPF "
+                   "program counts the calls of a cgroup: near native speed; root).")
 @click.option("-p", "--pid", "pids", type=int, multiple=True,
               help="Attach to this running process (ptrace); with --audit-log, keep only records of these pids.")
 @click.option("--audit-log", "audit_logs", multiple=True, metavar="FILE",
@@ -71,6 +89,10 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.option("--strict", is_flag=True, help="With --audit-log: a malformed record is an error (exit 2).")
 @click.option("--rootfs", metavar="DIR", type=click.Path(file_okay=False),
               help="Run CMD chrooted into an unpacked image root, in new mount and pid namespaces (ptrace).")
+@click.option("--cgroup", "cgroup_path", metavar="PATH",
+              help="With --engine ebpf: record this running cgroup v2 (a container's or pod's) instead of a command.")
+@click.option("--duration", callback=_duration, metavar="TIME",
+              help="With --cgroup: stop after TIME (30s, 10m, 2h); default: at Ctrl-C/SIGTERM.")
 @click.option("-q", "--quiet", is_flag=True, help="No messages from the recorder on stderr.")
 @click.option("--pin-cpu", default="auto", show_default=True, metavar="auto|off|N",
               help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU).")
@@ -79,7 +101,8 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: tuple[str, ...],
            exes: tuple[str, ...], comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
-           rootfs: str | None, quiet: bool, pin_cpu: str, kill_after: float, command: tuple[str, ...]) -> None:
+           rootfs: str | None, cgroup_path: str | None, duration: float | None, quiet: bool, pin_cpu: str,
+           kill_after: float, command: tuple[str, ...]) -> None:
     """Record the syscalls of CMD and all its descendants, of a running process, or from audit logs.
 
     \b
@@ -87,6 +110,8 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
       seccomp-gen record -o app.recording.json -p 1234
       seccomp-gen record --audit-log /var/log/audit/audit.log --exe /usr/bin/app -o app.recording.json
       seccomp-gen record --engine log -o app.recording.json -- ./app
+      seccomp-gen record --engine ebpf -o app.recording.json -- ./app
+      seccomp-gen record --engine ebpf --cgroup /sys/fs/cgroup/unified/app.scope --duration 10m
 
     With a command, exits with CMD's exit status (128+N when it died of signal N).
     """
@@ -95,7 +120,13 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
 
     log = _quiet if quiet else _stderr
     if engine is None:
-        engine = "audit" if audit_logs else "ptrace"
+        engine = "audit" if audit_logs else "ebpf" if cgroup_path else "ptrace"
+    if (cgroup_path is not None or duration is not None) and engine != "ebpf":
+        raise click.UsageError("--cgroup and --duration are for --engine ebpf")
+    if duration is not None and cgroup_path is None:
+        raise click.UsageError("--duration limits a --cgroup recording (a command is recorded until it exits)")
+    if engine == "ebpf" and (pids or (cgroup_path is not None and command)):
+        raise click.UsageError("--engine ebpf records a command after -- or a --cgroup PATH (not -p, not both)")
     if engine == "audit" or audit_logs:
         if engine != "audit" or command:
             raise click.UsageError("--audit-log reads logs: give no command and no other --engine")
@@ -109,7 +140,7 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     if engine != "audit":
         if attach and (command or len(pids) > 1):
             raise click.UsageError("give either one -p PID or a command after --, not both")
-        if not attach and not command:
+        if not attach and not command and cgroup_path is None:
             raise click.UsageError("nothing to record: give a command after -- (or -p PID, or --audit-log FILE)")
         if engine == "log" and pids:
             raise click.UsageError("--engine log runs a command; -p is for ptrace or --audit-log")
@@ -122,6 +153,10 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
         from recorder.log import LogEngine
 
         source = LogEngine(command=command, log=log)
+    elif engine == "ebpf":
+        from recorder.ebpf import EbpfEngine
+
+        source = EbpfEngine(command=command, cgroup=cgroup_path, duration_s=duration, grace_s=kill_after, log=log)
     else:
         from recorder.ptrace import PtraceEngine
 
