@@ -22,7 +22,7 @@ from recorder.recording import (
     Source,
     SyscallUse,
 )
-from recorder.watched import watched_numbers
+from recorder.watched import watched_for_token
 
 Key = tuple[int, int]  # (AUDIT_ARCH token, syscall number)
 
@@ -42,7 +42,9 @@ class Collector:
 
     def __init__(self) -> None:
         self.slots: dict[Key, _Slot] = {}
-        self.watched = watched_numbers()
+        native = syscalls.ARCH_TOKENS[syscalls.native_arch()]
+        self.watched: dict[Key, tuple[int, ...]] = dict(watched_for_token(native))
+        self._tokens = {native}
         self.started = datetime.now(UTC)
         self.incomplete_reasons: list[str] = []
         self.warnings: list[str] = []
@@ -56,6 +58,9 @@ class Collector:
         slot.count += count
         if action is not None:
             slot.actions[action] = slot.actions.get(action, 0) + count
+        if token not in self._tokens:  # a new arch: learn its watched numbers once
+            self._tokens.add(token)
+            self.watched.update(watched_for_token(token))
         indices = self.watched.get(key)
         if indices and args:
             for index in indices:

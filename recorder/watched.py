@@ -27,19 +27,23 @@ def watched_args(arch: str, name: str) -> tuple[int, ...]:
     return ()
 
 
-@functools.lru_cache(maxsize=1)
-def watched_numbers() -> dict[tuple[int, int], tuple[int, ...]]:
-    """(AUDIT_ARCH token, syscall number) -> watched argument indices, for every arch libseccomp knows.
+@functools.lru_cache(maxsize=64)
+def watched_for_token(token: int) -> dict[tuple[int, int], tuple[int, ...]]:
+    """(AUDIT_ARCH token, syscall number) -> watched argument indices, for the arches a kernel
+    reports under `token` (x86_64 includes x32, whose numbers carry a bit).
 
-    Precomputed so an engine's hot path needs one dict lookup per syscall.
+    Computed per architecture when a recorder first sees it: resolving every arch up front cost
+    ~20 ms of start-up, mostly for arches a recording never meets.
     """
     table: dict[tuple[int, int], tuple[int, ...]] = {}
-    for arch, token in syscalls.ARCH_TOKENS.items():
+    for arch, arch_token in syscalls.ARCH_TOKENS.items():
+        x32 = arch == "SCMP_ARCH_X32"
+        reported_as = syscalls.ARCH_TOKENS["SCMP_ARCH_X86_64"] if x32 else arch_token
+        if reported_as != token:
+            continue
         for entry in _table():
             name = str(entry["syscall"])
             nr = syscalls.number_of(arch, name)
             if nr is not None:
-                if arch == "SCMP_ARCH_X32":  # the kernel reports x32 calls as x86_64 + a number bit
-                    token, nr = syscalls.ARCH_TOKENS["SCMP_ARCH_X86_64"], nr | syscalls.X32_SYSCALL_BIT
-                table[(token, nr)] = watched_args(arch, name)
+                table[(token, nr | syscalls.X32_SYSCALL_BIT if x32 else nr)] = watched_args(arch, name)
     return table

@@ -65,12 +65,14 @@ def _leftover_cgroups(pid: int) -> list[Path]:
 
 def test_program_passes_the_verifier() -> None:
     """Every variant (nested-cgroup check, compat skip map, watched arguments) loads and attaches."""
+    from recorder import syscalls
     from recorder.ebpf import bpf, cgroup, engine, program
-    from recorder.watched import watched_numbers
+    from recorder.watched import watched_for_token
 
     mount = cgroup.find_mount()
     fds_before = set(os.listdir("/proc/self/fd"))
-    for level, skip, watched in ((0, True, watched_numbers()), (None, False, {})):
+    native = watched_for_token(syscalls.ARCH_TOKENS[syscalls.native_arch()])
+    for level, skip, watched in ((0, True, native), (None, False, {})):
         with engine.Probe(cgroup.cgroup_id(mount.path), level, skip=skip, watched=watched) as probe:
             assert probe.link is not None
             assert bool(probe.args) == bool(watched and probe.watched)
