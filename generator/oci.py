@@ -31,7 +31,7 @@ from typing import Any
 
 from generator import tables
 from generator.context import Context
-from generator.profile import Arg, Filter, Profile, Rule
+from generator.profile import Arg, Filter, Profile, Rule, arg_to_json
 from recorder import syscalls
 from seccomp_gen.errors import SeccompGenError
 
@@ -52,8 +52,7 @@ class OciSyscall:
         if self.errno_ret is not None:
             out["errnoRet"] = self.errno_ret
         if self.args:
-            out["args"] = [{"index": a.index, "value": a.value, "valueTwo": a.value_two, "op": a.op}
-                           for a in self.args]
+            out["args"] = [arg_to_json(a) for a in self.args]
         return out
 
 

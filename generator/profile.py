@@ -206,12 +206,17 @@ def _filter_json(f: Filter) -> dict[str, Any]:
     return out
 
 
+def arg_to_json(arg: Arg) -> dict[str, Any]:
+    """One argument comparison as Docker/OCI profiles and the runtime-spec both write it."""
+    return {"index": arg.index, "value": arg.value, "valueTwo": arg.value_two, "op": arg.op}
+
+
 def rule_to_json(rule: Rule) -> dict[str, Any]:
     out: dict[str, Any] = {"names": sorted(rule.names), "action": rule.action}
     if rule.errno_ret is not None:
         out["errnoRet"] = rule.errno_ret
     if rule.args:
-        out["args"] = [{"index": a.index, "value": a.value, "valueTwo": a.value_two, "op": a.op} for a in rule.args]
+        out["args"] = [arg_to_json(a) for a in rule.args]
     if rule.comment:
         out["comment"] = rule.comment
     if rule.includes:
