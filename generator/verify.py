@@ -15,7 +15,7 @@ import errno as errno_codes
 import itertools
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyseccomp
@@ -26,11 +26,11 @@ from generator.enforce import action_value, compile_profile
 from generator.profile import PERMISSIVE_ACTIONS, ArchMapEntry, Profile
 from recorder import syscalls
 from recorder.collector import Collector
+from recorder.interface import Log, quiet
 from recorder.ptrace import answer, record_command
 from recorder.recording import Recording, SyscallUse
 from seccomp_gen.errors import SeccompGenError
 
-Log = Callable[[str], None]
 _EPERM = 1
 #: At most this many argument combinations are evaluated per syscall.
 _MAX_COMBINATIONS = 256
@@ -110,7 +110,7 @@ def run_verify(profile: Profile, ctx: Context, command: Sequence[str], *, compla
         elif denial.action == "SCMP_ACT_TRAP":
             os.kill(tgid, signal.SIGSYS)
 
-    rec = record_command(command, log=log or (lambda _m: None), trace_filter=(compiled.filter, nnp),
+    rec = record_command(command, log=log or quiet, trace_filter=(compiled.filter, nnp),
                          on_trace=on_denied, engine="verify")
     for reason in rec.incomplete_reasons:
         denied.mark_incomplete(reason)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from recorder.recording import Recording
+
+#: Where engines send their progress messages (the CLI passes stderr, or `quiet`).
+Log = Callable[[str], None]
+
+
+def quiet(_message: str) -> None:
+    """The Log that says nothing (library use, `-q`)."""
 
 
 class Engine(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import count, repeat
@@ -15,10 +15,10 @@ from recorder.audit.loss import LossEvidence, SerialTracker, may_report_loss
 from recorder.audit.records import HEADER, Header, MalformedRecord, SyscallEvent, event_of, header_of, type_name
 from recorder.audit.tables import tables
 from recorder.collector import Collector
+from recorder.interface import Log, quiet
 from recorder.recording import Process, Recording
 from seccomp_gen.errors import SeccompGenError
 
-Log = Callable[[str], None]
 #: An `ausearch -i` record: its timestamp is a local date, its fields are interpreted.
 _INTERPRETED = re.compile(r"type=\w+ msg=audit\(\d+/\d+/\d+ ")
 #: At most this many processes are listed in the Recording (the syscall table is bounded anyway).
@@ -103,7 +103,7 @@ class AuditLogEngine:
         self.inputs = list(inputs)
         self.filt = filt or AuditFilter()
         self.strict = strict
-        self.log = log or (lambda _m: None)
+        self.log = log or quiet
         self.progress = progress
         self.collector = Collector()
         self.loss = LossEvidence()

@@ -44,21 +44,17 @@ import pyseccomp
 from recorder import syscalls
 from recorder.collector import Collector, read_proc_argv, read_proc_exe
 from recorder.ebpf import bpf, cgroup, program
+from recorder.interface import Log, quiet
+from recorder.ptrace import DEFAULT_GRACE_S
 from recorder.recording import MAX_ARG_VALUES, Process, Recording
 from seccomp_gen.errors import SeccompGenError
 
-Log = Callable[[str], None]
-#: Seconds CMD gets to exit after the recorder forwarded SIGINT/SIGTERM to it (as the ptrace engine).
-DEFAULT_GRACE_S = 5.0
 _SKIP_ENTRIES = 4096
 _ARGS_ENTRIES = 4096
 _COMPAT_NOTE = ("compat calls (int $0x80, 32-bit programs) in the cgroup are not told apart from native calls: "
                 "BPF's sys_enter sees only the number, so such a call is counted under the native table's name "
                 "for that number")
 
-
-def _quiet(_message: str) -> None:
-    pass
 
 
 class Probe:
@@ -233,7 +229,7 @@ class EbpfEngine:
     cgroup: str | None = None
     duration_s: float | None = None
     grace_s: float = DEFAULT_GRACE_S
-    log: Log = field(default=_quiet)
+    log: Log = field(default=quiet)
     name: str = "ebpf"
 
     def record(self) -> Recording:

@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,20 +30,18 @@ import pyseccomp
 
 from recorder.audit.engine import AuditFilter, AuditLogEngine
 from recorder.audit.inputs import Line
+from recorder.interface import Log, quiet
 from recorder.log.harvest import AuditdLogHarvester, Harvester, KmsgHarvester, auditd_running, session_of
+from recorder.ptrace import shell_status
 from recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability, resolve_command
 from recorder.recording import Recording
 from seccomp_gen.errors import EXIT_NOT_FOUND, SeccompGenError
 
-Log = Callable[[str], None]
 PR_SET_CHILD_SUBREAPER = 36
 _PRINTK_RATELIMIT = Path("/proc/sys/kernel/printk_ratelimit")
 #: How long to wait for the end marker's records after CMD's tree has exited.
 MARKER_TIMEOUT_S = 5.0
 
-
-def _quiet(_message: str) -> None:
-    pass
 
 
 @contextlib.contextmanager
@@ -117,7 +115,7 @@ class LogEngine:
     """Engine "log": complain-mode recording of a launched command."""
 
     command: Sequence[str]
-    log: Log = field(default=_quiet)
+    log: Log = field(default=quiet)
     name: str = "log"
 
     def _harvester(self) -> Harvester:
@@ -150,8 +148,7 @@ class LogEngine:
                 except ChildProcessError:
                     break
                 if child == pid:
-                    status = os.waitstatus_to_exitcode(wstatus)
-                    status = 128 - status if status < 0 else status
+                    status = shell_status(wstatus)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)

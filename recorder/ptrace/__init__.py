@@ -19,10 +19,11 @@ from ptrace import PtraceError
 from ptrace.binding.func import ptrace
 
 from recorder.collector import Collector
+from recorder.interface import Log, quiet
 from recorder.ptrace.constants import FOLLOW_OPTIONS, PTRACE_INTERRUPT, PTRACE_SEIZE
 from recorder.ptrace.launch import read_exec_error, spawn_traced
 from recorder.ptrace.permissions import ptrace_denied_reason
-from recorder.ptrace.tracer import Log, TraceHandler, Tracer
+from recorder.ptrace.tracer import TraceHandler, Tracer
 from recorder.recording import Recording
 from seccomp_gen.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
 
@@ -31,10 +32,6 @@ __all__ = ["PtraceEngine", "record_command", "record_pid", "shell_status"]
 #: Seconds the launched command gets to exit after the recorder forwarded SIGINT/SIGTERM to it.
 DEFAULT_GRACE_S = 5.0
 _HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)
-
-
-def _quiet(_message: str) -> None:
-    pass
 
 
 def shell_status(status: int | None) -> int | None:
@@ -105,7 +102,7 @@ def record_command(
     command: Sequence[str],
     *,
     pin_cpu: int | None = None,
-    log: Log = _quiet,
+    log: Log = quiet,
     grace_s: float = DEFAULT_GRACE_S,
     rootfs: str | None = None,
     trace_filter: tuple[pyseccomp.SyscallFilter, bool] | None = None,
@@ -184,7 +181,7 @@ def _attach_all_threads(tracer: Tracer, pid: int) -> None:
             ptrace(PTRACE_INTERRUPT, tid)
 
 
-def record_pid(pid: int, *, log: Log = _quiet) -> Recording:
+def record_pid(pid: int, *, log: Log = quiet) -> Recording:
     """Attach to a running process and its threads (and children it forks from now on); record
     until it exits or until SIGINT/SIGTERM, then detach cleanly: the process keeps running."""
     if pid <= 0 or pid == os.getpid():
@@ -221,7 +218,7 @@ class PtraceEngine:
     pin_cpu: int | None = None
     grace_s: float = DEFAULT_GRACE_S
     rootfs: str | None = None
-    log: Callable[[str], None] = field(default=_quiet)
+    log: Callable[[str], None] = field(default=quiet)
     name: str = "ptrace"
 
     def record(self) -> Recording:

@@ -25,6 +25,7 @@ from ptrace import PtraceError
 from ptrace.binding.func import ptrace, ptrace_geteventmsg
 
 from recorder.collector import Collector, read_proc_argv, read_proc_exe
+from recorder.interface import Log
 from recorder.ptrace.constants import (
     GROUP_STOP_SIGNALS,
     NEW_CHILD_EVENTS,
@@ -44,7 +45,6 @@ PTRACE_CONT = 7
 PTRACE_DETACH = 17
 PTRACE_SYSCALL = 24
 
-Log = Callable[[str], None]
 #: (tid, tgid, exe, arch token, nr, args, SECCOMP_RET_DATA) of a seccomp stop, for modes other than
 #: recording: `verify` answers denied calls itself instead of counting every call.
 TraceHandler = Callable[[int, int, str, int, int, tuple[int, ...], int], None]

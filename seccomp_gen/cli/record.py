@@ -20,10 +20,6 @@ def _stderr(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _quiet(_message: str) -> None:
-    pass
-
-
 def _progress(message: str) -> None:
     if sys.stderr.isatty():
         click.echo(f"\r{message}", err=True, nl=False)
@@ -116,9 +112,10 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     With a command, exits with CMD's exit status (128+N when it died of signal N).
     """
     from recorder import recording
+    from recorder.interface import quiet as say_nothing
     from seccomp_gen.atomic import check_writable
 
-    log = _quiet if quiet else _stderr
+    log = say_nothing if quiet else _stderr
     if engine is None:
         engine = "audit" if audit_logs else "ebpf" if cgroup_path else "ptrace"
     if (cgroup_path is not None or duration is not None) and engine != "ebpf":
