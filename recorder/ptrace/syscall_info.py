@@ -3,32 +3,72 @@
 Reading registers would misname compat calls: a 64-bit process that executes `int $0x80` makes i386
 syscalls whose numbers mean something else in the x86_64 table. The kernel reports the AUDIT_ARCH of
 each call here, so names always come from the right libseccomp table.
+
+This is the tracer's hot path (two ptrace calls per recorded syscall), so the calls go straight to
+libc's ptrace through ctypes: python-ptrace's `ptrace()` wrapper converts every result and builds an
+error message in Python, which cost about a fifth of the recorder's time on a syscall-heavy loop.
+The library handle is python-ptrace's own.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import struct
 
-from ptrace.binding.func import ptrace  # python-ptrace's low-level binding
+from ptrace import PtraceError
+from ptrace.ctypes_libc import libc
 
 from recorder.ptrace.constants import PTRACE_GET_SYSCALL_INFO
 
 # struct ptrace_syscall_info: u8 op, u8 pad[3], u32 arch, u64 ip, u64 sp,
 # then (entry/seccomp) u64 nr, u64 args[6], (seccomp) u32 ret_data.
 _LAYOUT = struct.Struct("=B3xIQQQ6QI")
+#: Just (op, arch, nr): all the hot path needs unless the call's arguments are watched.
+_KEY = struct.Struct("=B3xI16xQ")
 SIZE = 88
+
+#: long ptrace(long request, pid_t pid, void *addr, void *data), errno kept for ctypes.get_errno().
+raw_ptrace = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p,
+                              use_errno=True)(("ptrace", libc))
+
+
+def ptrace_error(request: int, tid: int) -> PtraceError:
+    """The PtraceError for a raw call that returned -1 (python-ptrace's exception, errno kept)."""
+    code = ctypes.get_errno()
+    return PtraceError(f"ptrace(request={request:#x}, pid={tid}) failed: {errno.errorcode.get(code, code)}",
+                       errno=code, pid=tid)
 
 
 class SyscallInfoReader:
-    """Reads one stop's syscall info into a buffer allocated once (this is the tracer's hot path)."""
+    """Reads one stop's syscall info into a buffer allocated once."""
 
     def __init__(self) -> None:
         self._buf = ctypes.create_string_buffer(SIZE)
         self._addr = ctypes.addressof(self._buf)
 
-    def read(self, tid: int) -> tuple[int, int, int, tuple[int, ...], int]:
-        """(op, arch token, nr, args, ret_data) for the syscall `tid` is stopped at."""
-        ptrace(PTRACE_GET_SYSCALL_INFO, tid, SIZE, self._addr)
+    def fetch(self, tid: int) -> bool:
+        """Fill the buffer for the stop `tid` is in; False when `tid` is gone (ESRCH: SIGKILLed,
+        its exit is reported by waitpid next)."""
+        if raw_ptrace(PTRACE_GET_SYSCALL_INFO, tid, SIZE, self._addr) < 0:
+            if ctypes.get_errno() == errno.ESRCH:
+                return False
+            raise ptrace_error(PTRACE_GET_SYSCALL_INFO, tid)
+        return True
+
+    def key(self) -> tuple[int, int, int]:
+        """(op, arch token, nr) of the fetched stop."""
+        op, arch, nr = _KEY.unpack_from(self._buf)
+        return op, arch, nr
+
+    def full(self) -> tuple[int, int, int, tuple[int, ...], int]:
+        """(op, arch token, nr, args, ret_data) of the fetched stop."""
         op, arch, _ip, _sp, nr, a0, a1, a2, a3, a4, a5, ret_data = _LAYOUT.unpack_from(self._buf)
         return op, arch, nr, (a0, a1, a2, a3, a4, a5), ret_data
+
+    def read(self, tid: int) -> tuple[int, int, int, tuple[int, ...], int]:
+        """(op, arch token, nr, args, ret_data) for the syscall `tid` is stopped at."""
+        if not self.fetch(tid):
+            raise PtraceError(f"ptrace(PTRACE_GET_SYSCALL_INFO, pid={tid}): no such process",
+                              errno=errno.ESRCH, pid=tid)
+        return self.full()

@@ -15,6 +15,7 @@ without the recorder. Every other signal is passed on to the tracee at its signa
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import signal
@@ -34,11 +35,12 @@ from recorder.ptrace.constants import (
     PTRACE_INTERRUPT,
     PTRACE_LISTEN,
     PTRACE_SYSCALL_INFO_ENTRY,
+    PTRACE_SYSCALL_INFO_SECCOMP,
     SECCOMP_STOP,
     SYSCALL_STOP,
     WALL,
 )
-from recorder.ptrace.syscall_info import SyscallInfoReader
+from recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace
 from recorder.recording import Process
 
 PTRACE_CONT = 7
@@ -124,11 +126,10 @@ class Tracer:
         return task
 
     def _resume(self, tid: int, sig: int = 0, request: int | None = None) -> None:
-        try:
-            ptrace(self.resume_request if request is None else request, tid, 0, sig)
-        except PtraceError as exc:
-            if exc.errno != errno.ESRCH:  # gone (SIGKILLed): its exit is reported by waitpid
-                raise
+        request = self.resume_request if request is None else request
+        # ESRCH: gone (SIGKILLed); its exit is reported by waitpid.
+        if raw_ptrace(request, tid, None, sig) < 0 and ctypes.get_errno() != errno.ESRCH:
+            raise ptrace_error(request, tid)
 
     # ------------------------------------------------------------ signals
 
@@ -151,8 +152,18 @@ class Tracer:
             self._in_wait = False
 
     def run(self, on_interrupt: Callable[[int], None]) -> None:
-        """Dispatch stops until no tracee is left; `on_interrupt(signum)` handles Ctrl-C & co."""
-        while self.tasks:
+        """Dispatch stops until no tracee is left; `on_interrupt(signum)` handles Ctrl-C & co.
+
+        Syscall stops of recorded tasks whose name is already known are counted right here, with
+        the fewest Python operations: that path runs once per syscall of the workload (the
+        recorder's whole cost on syscall-heavy programs). Everything else goes to dispatch().
+        """
+        tasks, info, slots, watched = self.tasks, self.info, self.collector.slots, self.collector.watched
+        counting = self.on_trace is None
+        stop_kind = SECCOMP_STOP if self.seccomp_mode else SYSCALL_STOP
+        resume = self.resume_request
+        counted_op = PTRACE_SYSCALL_INFO_SECCOMP if self.seccomp_mode else PTRACE_SYSCALL_INFO_ENTRY
+        while tasks:
             if self.interrupted is not None:
                 signum, self.interrupted = self.interrupted, None
                 on_interrupt(signum)
@@ -163,7 +174,21 @@ class Tracer:
                 continue
             if waited is None:
                 break
-            self.dispatch(*waited)
+            tid, status = waited
+            if counting and status >> 8 == stop_kind:
+                task = tasks.get(tid)
+                if task is not None and task.execed:
+                    if info.fetch(tid):
+                        op, token, nr = info.key()
+                        slot = slots.get((token, nr))
+                        if slot is None or (token, nr) in watched:
+                            self._syscall(task, fetched=True)
+                        elif op == counted_op:
+                            slot.count += 1
+                        if raw_ptrace(resume, tid, None, None) < 0 and ctypes.get_errno() != errno.ESRCH:
+                            raise ptrace_error(resume, tid)
+                    continue
+            self.dispatch(tid, status)
 
     def dispatch(self, tid: int, status: int) -> None:
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
@@ -199,8 +224,10 @@ class Tracer:
         else:
             self._resume(tid)
 
-    def _syscall(self, task: _Task) -> None:
-        op, token, nr, args, ret_data = self.info.read(task.tid)
+    def _syscall(self, task: _Task, *, fetched: bool = False) -> None:
+        if not fetched and not self.info.fetch(task.tid):
+            return  # SIGKILLed meanwhile: nothing to count, its exit comes next
+        op, token, nr, args, ret_data = self.info.full()
         if not self.seccomp_mode and op != PTRACE_SYSCALL_INFO_ENTRY:
             return  # PTRACE_SYSCALL also stops at syscall exit; count each call once
         if self.on_trace is not None:
