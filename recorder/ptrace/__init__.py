@@ -69,6 +69,22 @@ def _pinned(cpu: int | None) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
+def auto_cpu() -> int:
+    """The CPU `--pin-cpu auto` picks: the one the recorder runs on now, if it may use it.
+
+    The scheduler put us there, so it is a CPU with room; always taking the first allowed CPU
+    would stack every recorder of a parallel CI job (pytest-xdist, make -j) on CPU 0.
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            # Field 39 ("processor"), counted after the parenthesised comm, which may hold spaces.
+            current = int(handle.read().rsplit(b")", 1)[1].split()[36])
+    except (OSError, ValueError, IndexError):
+        return allowed[0]
+    return current if current in allowed else allowed[0]
+
+
 def _terminal_sent(signum: int) -> bool:
     """True when a terminal's Ctrl-C already delivered SIGINT to CMD (same foreground group)."""
     if signum != signal.SIGINT:
@@ -108,6 +124,7 @@ def record_command(
     trace_filter: tuple[pyseccomp.SyscallFilter, bool] | None = None,
     on_trace: TraceHandler | None = None,
     engine: str = "ptrace",
+    cgroup_fd: int | None = None,
 ) -> Recording:
     """Run `command` under the tracer and return what it and all its descendants did.
 
@@ -118,12 +135,13 @@ def record_command(
 
     `trace_filter` and `on_trace` turn the recorder into other tracers: `verify` loads the profile
     under test with its denials turned into SECCOMP_RET_TRACE and answers them in `on_trace`, so only
-    denied calls stop and the Recording holds what was denied.
+    denied calls stop and the Recording holds what was denied. `cgroup_fd` creates the command in
+    that cgroup v2 directory when the kernel can (the ebpf engine's scope).
     """
     collector = Collector()
     tracer = Tracer(collector, seccomp_mode=True, log=log, on_trace=on_trace)
     with _pinned(pin_cpu):
-        pid, err_fd, nnp = spawn_traced(command, rootfs, trace_filter)
+        pid, err_fd, nnp = spawn_traced(command, rootfs, trace_filter, cgroup_fd)
         tracer.main_pid = pid
         tracer.add_task(pid, execed=on_trace is not None)
         forwarded: list[int] = []

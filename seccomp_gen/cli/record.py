@@ -31,7 +31,9 @@ def _pin_choice(value: str) -> int | None:
     if value == "off":
         return None
     if value == "auto":
-        return allowed[0]
+        from recorder.ptrace import auto_cpu
+
+        return auto_cpu()
     if value.isdigit() and int(value) in allowed:
         return int(value)
     raise click.BadParameter(f"expected auto, off or one of the CPUs {allowed}", param_hint="--pin-cpu")
