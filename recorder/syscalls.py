@@ -15,7 +15,16 @@ import re
 
 import pyseccomp
 
-_lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so.2", use_errno=True)
+
+def _load_libseccomp() -> ctypes.CDLL:
+    """libseccomp by its soname first: ctypes.util.find_library runs `ldconfig -p` in a subprocess."""
+    try:
+        return ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so", use_errno=True)
+
+
+_lib = _load_libseccomp()
 _lib.seccomp_syscall_resolve_num_arch.argtypes = (ctypes.c_uint32, ctypes.c_int)
 _lib.seccomp_syscall_resolve_num_arch.restype = ctypes.c_void_p
 _lib.seccomp_syscall_resolve_name_arch.argtypes = (ctypes.c_uint32, ctypes.c_char_p)

@@ -5,6 +5,7 @@ Each command lives in its own module here; nothing below this package imports cl
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 from typing import Any
@@ -14,9 +15,34 @@ import click
 from seccomp_gen import __version__
 from seccomp_gen.errors import SeccompGenError
 
+#: command name -> (module under seccomp_gen.cli, function): a command's module (and what it imports)
+#: loads only when that command runs, so `record` does not pay for the generator's imports.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "record": ("record", "record"),
+    "generate": ("generate", "generate"),
+    "verify": ("prove", "verify"),
+    "check": ("prove", "check"),
+    "merge": ("prove", "merge"),
+    "diff": ("prove", "diff"),
+    "oci": ("prove", "oci"),
+    "show": ("show", "show"),
+}
+
 
 class _Group(click.Group):
-    """Turns domain errors into `seccomp-gen: message` and their exit code, never a traceback."""
+    """Turns domain errors into `seccomp-gen: message` and their exit code, never a traceback;
+    loads each command's module on first use (see COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module = importlib.import_module(f"seccomp_gen.cli.{where[0]}")
+        command: click.Command = getattr(module, where[1])
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -35,19 +61,3 @@ class _Group(click.Group):
 def main() -> None:
     """Record what a workload does; generate a least-privilege seccomp profile for it."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-
-
-def _register() -> None:
-    from seccomp_gen.cli import generate, prove, record, show
-
-    main.add_command(record.record)
-    main.add_command(generate.generate)
-    main.add_command(prove.verify)
-    main.add_command(prove.check)
-    main.add_command(prove.merge)
-    main.add_command(prove.diff)
-    main.add_command(prove.oci)
-    main.add_command(show.show)
-
-
-_register()
