@@ -64,7 +64,7 @@ def _leftover_cgroups(pid: int) -> list[Path]:
 
 
 def test_program_passes_the_verifier() -> None:
-    """Every variant (nested-cgroup check, compat skip map, watched arguments) loads and attaches."""
+    """Every variant (nested-cgroup check, compat skip map, watched arguments, gate) loads and attaches."""
     from recorder import syscalls
     from recorder.ebpf import bpf, cgroup, engine, program
     from recorder.watched import watched_for_token
@@ -72,8 +72,8 @@ def test_program_passes_the_verifier() -> None:
     mount = cgroup.find_mount()
     fds_before = set(os.listdir("/proc/self/fd"))
     native = watched_for_token(syscalls.ARCH_TOKENS[syscalls.native_arch()])
-    for level, skip, watched in ((0, True, native), (None, False, {})):
-        with engine.Probe(cgroup.cgroup_id(mount.path), level, skip=skip, watched=watched) as probe:
+    for level, skip, watched, gated in ((0, True, native, True), (None, False, {}, False)):
+        with engine.Probe(cgroup.cgroup_id(mount.path), level, skip=skip, watched=watched, gated=gated) as probe:
             assert probe.link is not None
             assert bool(probe.args) == bool(watched and probe.watched)
     assert set(os.listdir("/proc/self/fd")) == fds_before  # every map, the program and the link closed
@@ -197,14 +197,22 @@ def recorder_of_sleep(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
         proc.wait()
 
 
-def _wait_for_cgroup_member(recorder: subprocess.Popen[str], timeout: float = 20) -> Path:
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _wait_for_cgroup_member(recorder: subprocess.Popen[str], comm: str = "sleep", timeout: float = 20) -> Path:
+    """The launched child is cloned into the cgroup before it execs CMD: wait until CMD runs there."""
     from recorder.ebpf import cgroup
     from recorder.ebpf.engine import cgroup_dir_name
 
     path = cgroup.find_mount().path / cgroup_dir_name(recorder.pid)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if cgroup.procs(path):
+        if any(_comm(pid) == comm for pid in cgroup.procs(path)):
             return path
         time.sleep(0.02)
     raise AssertionError(f"nothing ever ran in {path}")
@@ -277,3 +285,57 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
         assert proc.returncode == 2, (args, proc.stderr)
     proc = cli("record", "-o", out, "--engine", "ebpf", "--cgroup", "/no/such/cgroup", "--duration", "1s")
     assert proc.returncode == 2 and "no such cgroup" in proc.stderr
+
+
+# ---------------------------------------------------------------- clone3 into the cgroup
+
+
+_CLONE_PROBE = """
+import os, sys
+from recorder.ptrace.clone_into import fork_into_cgroup
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+pid = fork_into_cgroup(fd)
+if pid == 0:
+    with open("/proc/self/cgroup") as handle:
+        line = [l for l in handle if l.startswith("0::")][0]
+    os._exit(0 if line.strip().endswith("/" + os.path.basename(sys.argv[1])) else 3)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+try:
+    fork_into_cgroup(os.open("/", os.O_RDONLY | os.O_DIRECTORY))
+except OSError as exc:
+    print(exc.errno)
+"""
+
+
+def test_fork_into_cgroup_starts_the_child_there() -> None:
+    """clone3(CLONE_INTO_CGROUP) from Python: the child is born in the cgroup (no migration, whose
+    RCU wait was the engine's largest fixed cost) and exits normally; a fd that is not a cgroup v2
+    directory is refused with an OSError, which the launcher answers with a plain fork."""
+    from recorder.ebpf import cgroup
+
+    with cgroup.fresh(cgroup.find_mount(), f"seccomp-gen-test-{os.getpid()}") as path:
+        proc = subprocess.run([sys.executable, "-c", _CLONE_PROBE, str(path)], capture_output=True, text=True,
+                              timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    status, refused = proc.stdout.split()
+    assert status == "0"
+    assert int(refused) != 0
+
+
+def test_launch_without_clone3_moves_the_child_at_exec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the kernel cannot clone into the cgroup (before 5.7, or a threaded caller), the child is
+    forked as usual and moved at its execve: the recording is the same, set-up calls excluded."""
+    from recorder.ebpf.engine import EbpfEngine
+    from recorder.ptrace import launch
+
+    def unsupported(_fd: int) -> int:
+        raise OSError(38, "ENOSYS")
+
+    monkeypatch.setattr(launch, "fork_into_cgroup", unsupported)
+    moved = EbpfEngine(command=["/bin/true"]).record()
+    cloned, code, _ = _ebpf(tmp_path, "/bin/true")
+    assert code == 0 and moved.exit_status == 0
+    counts = {arch: {n: u.count for n, u in uses.items()} for arch, uses in moved.syscalls.items()}
+    assert counts == {arch: {n: u.count for n, u in uses.items()} for arch, uses in cloned.syscalls.items()}
+    launcher_only = {"rt_sigaction", "seccomp", "prctl"}  # the child's set-up before CMD's execve
+    assert not launcher_only & set(counts["SCMP_ARCH_X86_64"])

@@ -113,6 +113,16 @@ def move(path: Path, pid: int) -> None:
         raise SeccompGenError(f"cannot move process {pid} into {path}: {exc.strerror}") from None
 
 
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[int]:
+    """A directory fd of the cgroup (for clone3's CLONE_INTO_CGROUP), closed on the way out."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def _remove(path: Path) -> None:
     """rmdir the directory; processes still in it get EMPTY_TIMEOUT_S to leave, then are killed."""
     deadline = time.monotonic() + EMPTY_TIMEOUT_S

@@ -61,7 +61,7 @@ class Probe:
     """The maps, the program and its attachment; every fd is closed by close() (or the kernel)."""
 
     def __init__(self, cgroup_id: int, cgroup_level: int | None, *, skip: bool,
-                 watched: dict[tuple[int, int], tuple[int, ...]]) -> None:
+                 watched: dict[tuple[int, int], tuple[int, ...]], gated: bool = False) -> None:
         self.fds: list[int] = []
         self.view: mmap.mmap | None = None
         self.native_token = syscalls.ARCH_TOKENS[syscalls.native_arch()]
@@ -76,7 +76,8 @@ class Probe:
             self.watched = self._watched(watched)
             self.args = self._own(bpf.map_create(bpf.BPF_MAP_TYPE_HASH, program.ARGS_KEY_SIZE, 4, _ARGS_ENTRIES,
                                                  "sg_args")) if self.watched else None
-            spec = program.ProgramSpec(cgroup_id, cgroup_level, self.counts, self.skip, self.args, self.watched)
+            spec = program.ProgramSpec(cgroup_id, cgroup_level, self.counts, self.skip, self.args, self.watched,
+                                       gated)
             prog = self._own(bpf.prog_load_raw_tracepoint(program.sys_enter_program(spec), "sg_sys_enter"))
             self.link: int | None = self._own(bpf.raw_tracepoint_open("sys_enter", prog))
         except BaseException:
@@ -114,6 +115,11 @@ class Probe:
         if self.skip is not None and self.view is not None:
             bpf.map_update(self.skip, struct.pack("<I", tid), struct.pack("<I", 1))
             struct.pack_into("<Q", self.view, program.SKIP_FLAG * program.COUNT_VALUE_SIZE, 1)
+
+    def open_gate(self) -> None:
+        """A gated program counts from now on (a store into the mmapped map, no syscall)."""
+        if self.view is not None:
+            struct.pack_into("<Q", self.view, program.GATE * program.COUNT_VALUE_SIZE, 1)
 
     def counts_by_nr(self) -> dict[int, tuple[int, int]]:
         """nr -> (count, first pid_tgid); MAX_NR holds the calls with larger numbers."""
@@ -256,15 +262,17 @@ class EbpfEngine:
         collector = Collector()
         moved: list[int] = []
         exe_at_first: dict[int, str] = {}  # nr -> exe of its first caller, when that caller exec'd since
-        with cgroup.fresh(mount, cgroup_dir_name()) as cg:
+        with cgroup.fresh(mount, cgroup_dir_name()) as cg, cgroup.opened(cg) as cg_fd:
             with Probe(cgroup.cgroup_id(cg), cgroup.level_of(mount, cg), skip=True,
-                       watched=collector.watched) as probe:
+                       watched=collector.watched, gated=True) as probe:
 
                 def on_trace(tid: int, tgid: int, exe: str, arch_token: int, nr: int, args: tuple[int, ...],
                              _data: int) -> None:
                     if arch_token == token and nr in execs:
                         if not moved:  # CMD's own execve: from here on it and its descendants count
-                            cgroup.move(cg, tgid)
+                            if tgid not in cgroup.procs(cg, recursive=False):
+                                cgroup.move(cg, tgid)  # the kernel could not clone it there
+                            probe.open_gate()
                             moved.append(tgid)
                         else:  # calls this process made first were made by its current exe
                             for first in probe.first_calls_of(tgid):
@@ -275,7 +283,8 @@ class EbpfEngine:
 
                 try:
                     traced = record_command(self.command, log=self.log, grace_s=self.grace_s,
-                                            trace_filter=trace_filter, on_trace=on_trace, engine=self.name)
+                                            trace_filter=trace_filter, on_trace=on_trace, engine=self.name,
+                                            cgroup_fd=cg_fd)
                 finally:
                     probe.detach()
                 exes = {p.pid: p.exe for p in traced.processes}

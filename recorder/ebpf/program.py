@@ -9,7 +9,8 @@ args[1] the syscall number. The kernel's verifier checks it at load time (and in
 Maps it uses (created by the engine, their fds patched into the program):
 - counts: ARRAY (mmapable), key u32 syscall number (0..MAX_NR-1, MAX_NR for "out of range"), value
   `struct { u64 count; u64 first_pid_tgid; }`: the number of calls and the first caller. Slot
-  SKIP_FLAG's count is set by the tracer once the skip map has ever been used.
+  SKIP_FLAG's count is set by the tracer once the skip map has ever been used; slot GATE's count,
+  in a gated program, once CMD execs.
 - skip (optional): HASH, key u32 thread id -> u32. The tracer puts a thread there while it is stopped
   on a compat (`int $0x80`) call it recorded itself; the program drops that thread's next sys_enter
   (that very call, which the tracepoint would otherwise count under the native table) and the entry.
@@ -28,8 +29,10 @@ from dataclasses import dataclass
 MAX_NR = 1024
 #: The counts slot whose count says "the skip map is in use".
 SKIP_FLAG = MAX_NR + 1
+#: The counts slot whose count opens the gate of a gated program (see ProgramSpec.gated).
+GATE = MAX_NR + 2
 #: Entries of the counts map.
-COUNT_ENTRIES = MAX_NR + 2
+COUNT_ENTRIES = MAX_NR + 3
 #: Size of a counts value: u64 count, u64 first pid_tgid.
 COUNT_VALUE_SIZE = 16
 #: Size of an args key: u32 nr, u32 argument index, u64 value.
@@ -164,6 +167,9 @@ class ProgramSpec:
     skip_fd: int | None = None
     args_fd: int | None = None
     watched: Sequence[tuple[int, int]] = ()  # (native syscall number, argument index)
+    #: Count nothing until counts[GATE] is set: the launched child is cloned into the cgroup, and
+    #: its set-up before CMD's execve (filter load, exec) is the recorder's, not CMD's.
+    gated: bool = False
 
 
 def sys_enter_program(spec: ProgramSpec) -> bytes:
@@ -181,6 +187,14 @@ def sys_enter_program(spec: ProgramSpec) -> bytes:
         a.emit(mov64_imm(R1, spec.cgroup_level), call(GET_CURRENT_ANCESTOR_CGROUP_ID), ld_imm64(R1, spec.cgroup_id))
         a.jump(jmp_reg(_JNE, R0, R1, 0), "out")
     a.label("in_scope")
+
+    # Gate: in a gated program, nothing counts while counts[GATE] is 0.
+    if spec.gated:
+        a.emit(st_w(R10, -4, GATE), ld_map_fd(R1, spec.counts_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
+               call(MAP_LOOKUP_ELEM))
+        a.jump(jmp_imm(_JEQ, R0, 0, 0), "out")
+        a.emit(ldx_dw(R1, R0, 0))
+        a.jump(jmp_imm(_JEQ, R1, 0, 0), "out")
 
     # r7 = pid_tgid (tgid << 32 | tid) of the caller.
     a.emit(call(GET_CURRENT_PID_TGID), mov64_reg(R7, R0))

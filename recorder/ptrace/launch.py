@@ -21,6 +21,7 @@ from ptrace import PtraceError
 from ptrace.binding.func import ptrace
 
 from recorder.ptrace import rootfs as rootfs_setup
+from recorder.ptrace.clone_into import fork_into_cgroup
 from recorder.ptrace.constants import (
     FOLLOW_OPTIONS,
     PTRACE_O_EXITKILL,
@@ -97,19 +98,30 @@ def _child(path: str, argv: Sequence[str], go: int, report: int, flt: pyseccomp.
         os._exit(code)
 
 
+def _fork(cgroup_fd: int | None) -> int:
+    """os.fork(), or with `cgroup_fd` a fork straight into that cgroup v2 directory when the kernel
+    can (else a plain fork: the caller moves the child, as it checks membership anyway)."""
+    if cgroup_fd is not None:
+        with contextlib.suppress(OSError):
+            return fork_into_cgroup(cgroup_fd)
+    return os.fork()
+
+
 def spawn_traced(command: Sequence[str], rootfs: str | None = None,
-                 trace_filter: tuple[pyseccomp.SyscallFilter, bool] | None = None) -> tuple[int, int, bool]:
+                 trace_filter: tuple[pyseccomp.SyscallFilter, bool] | None = None,
+                 cgroup_fd: int | None = None) -> tuple[int, int, bool]:
     """Fork CMD seized by this process; (pid, fd to read an exec error from, no_new_privs).
 
     The child waits until it has been seized, then (with `rootfs`: enters new namespaces and the
     root) loads the filter and execs. A failed exec writes its errno to the returned fd
-    (close-on-exec, so a successful exec leaves it empty).
+    (close-on-exec, so a successful exec leaves it empty). With `cgroup_fd` the child is created
+    inside that cgroup if the kernel allows (clone3 CLONE_INTO_CGROUP).
     """
     path = resolve_command(command) if rootfs is None else rootfs_setup.resolve_in_root(rootfs, list(command))
     flt, nnp = trace_filter or build_trace_filter()
     go_r, go_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
+    pid = _fork(cgroup_fd)
     if pid == 0:  # pragma: no cover - the child execs or exits
         os.close(go_w)
         os.close(err_r)
