@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +30,10 @@ HERE = Path(__file__).parent
 REPO = HERE.parent
 SEccomp_GEN = [sys.executable, "-m", "seccomp_gen"]
 Cell = dict[str, Any]
+STRACE_PINNED = "strace -f, pinned"
+#: Workloads that report their own wall time (SG_BENCH_SELF_TIME): the program's own slowdown,
+#: without the recorder's fixed start-up (interpreter, imports, BPF load) that whole-process time has.
+SELF_TIMED = ("a_getppid_loop", "b_python_realistic")
 
 
 def _build_loop(tmp: Path) -> Path:
@@ -64,13 +69,17 @@ def runners(tmp: Path, quick: bool) -> dict[str, list[str]]:
     result = {
         "native": [],
         "strace -f": ["strace", "-f", "-qq", "-o", "/dev/null", "--"],
+        # The same CPU placement as the default recorder: a peer measured on equal terms (unpinned
+        # ptrace stops bounce between CPUs and cost 2-15x more on these VMs, for strace too).
+        STRACE_PINNED: ["taskset", "-c", str(min(os.sched_getaffinity(0))), "strace", "-f", "-qq", "-o",
+                        "/dev/null", "--"],
         "record (default: one-stop, pinned)": [*record, "--pin-cpu", "auto", "--"],
         "record one-stop --pin-cpu off": [*record, "--pin-cpu", "off", "--"],
         "record --engine log": [*record, "--engine", "log", "--"],
         "record --engine ebpf": [*record, "--engine", "ebpf", "--"],
     }
     if shutil.which("strace") is None:
-        del result["strace -f"]
+        del result["strace -f"], result[STRACE_PINNED]
     if os.geteuid() != 0:
         del result["record --engine log"]
         del result["record --engine ebpf"]
@@ -126,37 +135,48 @@ def attach_once(tracer: list[str] | None, loop_cmd: list[str]) -> Sample:
     return Sample(time.perf_counter() - start, cpu, 0, status)
 
 
-def _cell(run: Callable[[], Sample], reps: int, recording: Path | None) -> Cell:
+def _cell(run: Callable[[], Sample], reps: int, recording: Path | None, self_time: Path | None = None) -> Cell:
     notes: set[str] = set()
+    own: list[float] = []
 
     def one() -> Sample:
-        if recording is not None:
-            recording.unlink(missing_ok=True)
+        for path in (recording, self_time):
+            if path is not None:
+                path.unlink(missing_ok=True)
         sample = run()
         note = _recording_note(recording) if recording is not None else None
         if note:
             notes.add(note)
+        if self_time is not None and self_time.exists():
+            own.append(float(self_time.read_text()))
         return sample
 
     cell: Cell = median_of(one, reps)
     cell.pop("maxrss_mb")
+    if len(own) == reps + 1:  # the first run is the discarded warm-up, as in median_of
+        cell["self_s"] = statistics.median(own[1:])
     if notes:
         cell["note"] = " | ".join(sorted(notes))
     return cell
 
 
 def run(tmp: Path, quick: bool, reps: int, log: Callable[[str], None]) -> dict[str, dict[str, Cell]]:
-    """workload -> runner -> cell (median wall/cpu, plus a note for incomplete recordings)."""
-    recording = tmp / "bench.recording.json"
+    """workload -> runner -> cell (median wall/cpu, the program's own time where it reports one, and
+    a note for incomplete recordings)."""
+    recording, self_time = tmp / "bench.recording.json", tmp / "self_time"
     loads, runs = workloads(tmp, quick), runners(tmp, quick)
     results: dict[str, dict[str, Cell]] = {}
     for wname, wcmd in loads.items():
         results[wname] = {}
+        timed = wname in SELF_TIMED
+        env = {**os.environ, "SG_BENCH_SELF_TIME": str(self_time)} if timed else None
         for rname, prefix in runs.items():
             cmd = prefix + wcmd
-            results[wname][rname] = _cell(partial(run_once, cmd), reps,
-                                          recording if rname.startswith("record") else None)
-            log(f"{wname:20} {rname:34} wall {results[wname][rname]['wall_s']:8.3f} s")
+            cell = results[wname][rname] = _cell(partial(run_once, cmd, env=env), reps,
+                                                 recording if rname.startswith("record") else None,
+                                                 self_time if timed else None)
+            own = f"  own {cell['self_s']:8.3f} s" if "self_s" in cell else ""
+            log(f"{wname:20} {rname:34} wall {cell['wall_s']:8.3f} s{own}")
     results["a_getppid_loop_attach"] = _attach_cells(loads["a_getppid_loop"], recording, reps, log)
     return results
 
