@@ -32,6 +32,7 @@ from recorder.ptrace.constants import (
     NEW_CHILD_EVENTS,
     PTRACE_EVENT_EXEC,
     PTRACE_EVENT_STOP,
+    PTRACE_GET_SYSCALL_INFO,
     PTRACE_INTERRUPT,
     PTRACE_LISTEN,
     PTRACE_SYSCALL_INFO_ENTRY,
@@ -40,6 +41,7 @@ from recorder.ptrace.constants import (
     SYSCALL_STOP,
     WALL,
 )
+from recorder.ptrace.syscall_info import SIZE as INFO_SIZE
 from recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace
 from recorder.recording import Process
 
@@ -128,7 +130,7 @@ class Tracer:
     def _resume(self, tid: int, sig: int = 0, request: int | None = None) -> None:
         request = self.resume_request if request is None else request
         # ESRCH: gone (SIGKILLed); its exit is reported by waitpid.
-        if raw_ptrace(request, tid, None, sig) < 0 and ctypes.get_errno() != errno.ESRCH:
+        if raw_ptrace(request, tid, 0, sig) < 0 and ctypes.get_errno() != errno.ESRCH:
             raise ptrace_error(request, tid)
 
     # ------------------------------------------------------------ signals
@@ -159,6 +161,7 @@ class Tracer:
         recorder's whole cost on syscall-heavy programs). Everything else goes to dispatch().
         """
         tasks, info, slots, watched = self.tasks, self.info, self.collector.slots, self.collector.watched
+        buf, read_key, ptrace_call, waitpid = info.buffer, info.read_key, raw_ptrace, os.waitpid
         counting = self.on_trace is None
         stop_kind = SECCOMP_STOP if self.seccomp_mode else SYSCALL_STOP
         resume = self.resume_request
@@ -168,25 +171,30 @@ class Tracer:
                 signum, self.interrupted = self.interrupted, None
                 on_interrupt(signum)
                 continue
+            self._in_wait = True  # the signal handler may raise Interrupted out of waitpid
             try:
-                waited = self.wait_one()
+                tid, status = waitpid(-1, WALL)
+            except ChildProcessError:
+                break
             except Interrupted:
                 continue
-            if waited is None:
-                break
-            tid, status = waited
+            finally:
+                self._in_wait = False
             if counting and status >> 8 == stop_kind:
                 task = tasks.get(tid)
                 if task is not None and task.execed:
-                    if info.fetch(tid):
-                        op, token, nr = info.key()
-                        slot = slots.get((token, nr))
-                        if slot is None or (token, nr) in watched:
-                            self._syscall(task, fetched=True)
-                        elif op == counted_op:
-                            slot.count += 1
-                        if raw_ptrace(resume, tid, None, None) < 0 and ctypes.get_errno() != errno.ESRCH:
-                            raise ptrace_error(resume, tid)
+                    if ptrace_call(PTRACE_GET_SYSCALL_INFO, tid, INFO_SIZE, buf) < 0:
+                        if ctypes.get_errno() != errno.ESRCH:
+                            raise ptrace_error(PTRACE_GET_SYSCALL_INFO, tid)
+                        continue  # SIGKILLed meanwhile: its exit is reported next
+                    op, token, nr = read_key(buf)
+                    slot = slots.get((token, nr))
+                    if slot is None or (token, nr) in watched:
+                        self._syscall(task, fetched=True)
+                    elif op == counted_op:
+                        slot.count += 1
+                    if ptrace_call(resume, tid, 0, 0) < 0 and ctypes.get_errno() != errno.ESRCH:
+                        raise ptrace_error(resume, tid)
                     continue
             self.dispatch(tid, status)
 
