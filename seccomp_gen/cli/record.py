@@ -93,7 +93,8 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
               help="With --cgroup: stop after TIME (30s, 10m, 2h); default: at Ctrl-C/SIGTERM.")
 @click.option("-q", "--quiet", is_flag=True, help="No messages from the recorder on stderr.")
 @click.option("--pin-cpu", default="auto", show_default=True, metavar="auto|off|N",
-              help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU).")
+              help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU); "
+                   "auto: the CPU the recorder starts on.")
 @click.option("--kill-after", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
               help="After SIGINT/SIGTERM, how long CMD gets to exit before its processes are killed.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
