@@ -64,17 +64,51 @@ def _check_text(head: bytes, path: str) -> None:
 def read_lines(path: str, progress: Callable[[str], None] | None = None) -> Iterator[Line]:
     """Yield the lines of one input; SeccompGenError for inputs that cannot be logs at all."""
     number = 0
-    for _text, lines in read_blocks(path, progress):
-        for text in lines:
+    for block in read_blocks(path, progress):
+        for text in block.lines:
             number += 1
             yield Line(path, number, text)
 
 
-Block = tuple[str, list[str | None]]
+class Block:
+    """Complete lines of one read, as one text. The list of lines and their count are made only
+    when asked for: the reader's fast path works on the text of a plain block and counts its lines
+    in a pass it makes anyway."""
+
+    __slots__ = ("_count", "_lines", "text")
+
+    def __init__(self, text: str, lines: list[str | None] | None = None) -> None:
+        self.text = text  # the lines joined by "\n" (over-long lines left out)
+        self._lines = lines  # None: the lines are exactly text.split("\n") (plain)
+        self._count = len(lines) if lines is not None else None
+
+    @property
+    def plain(self) -> bool:
+        """True when the lines are exactly text.split("\n"): no over-long line, no CR to strip."""
+        return self._lines is None
+
+    @property
+    def lines(self) -> list[str | None]:
+        """The lines; None for a line longer than MAX_LINE (skipped)."""
+        if self._lines is None:
+            self._lines = cast(list[str | None], self.text.split("\n"))  # no None in it: not copied
+        return self._lines
+
+    @property
+    def count(self) -> int:
+        """How many lines, over-long ones included."""
+        if self._count is None:
+            self._count = len(self._lines) if self._lines is not None else self.text.count("\n") + 1
+        return self._count
+
+    @count.setter
+    def count(self, lines: int) -> None:
+        """For a reader that counted the lines of a plain block itself."""
+        self._count = lines
 
 
 def read_blocks(path: str, progress: Callable[[str], None] | None = None) -> Iterator[Block]:
-    """The lines of one input, a block (about BLOCK bytes) at a time: (the block's text, its lines).
+    """The lines of one input, a block (about BLOCK bytes) at a time.
 
     Reading, decoding and splitting a whole block at once is several times cheaper than a
     readline() and a decode() per line, and lets the reader test the block's text once for rare
@@ -96,7 +130,7 @@ def read_blocks(path: str, progress: Callable[[str], None] | None = None) -> Ite
             try:
                 data = read(BLOCK)
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                raise SeccompGenError(f"cannot read: {exc}", path=path, line=splitter.lines + 1) from None
+                raise SeccompGenError(f"cannot read: {exc}", path=path, line=splitter.done() + 1) from None
             yield from splitter.feed(data)
             if not data:
                 break
@@ -121,13 +155,20 @@ class _Splitter:
     def __init__(self) -> None:
         self.pending = b""  # the start of a line whose newline has not arrived yet
         self.skipping = False  # inside an over-long line (already reported): drop up to its newline
-        self.lines = 0  # lines yielded so far
+        self.lines = 0  # lines of the blocks yielded before `last`
+        self.last: Block | None = None  # the block yielded last (its lines are counted when needed)
+
+    def done(self) -> int:
+        """How many lines were yielded so far."""
+        if self.last is not None:
+            self.lines, self.last = self.lines + self.last.count, None
+        return self.lines
 
     def feed(self, data: bytes) -> Iterator[Block]:
         """The complete lines `data` finishes; b"" (end of input) flushes a last unterminated line."""
         if not data:
             if self.pending and not self.skipping:
-                yield self._block(self.pending)
+                yield self._yielded(self._block(self.pending))
             self.pending = b""
             return
         if self.skipping:
@@ -138,26 +179,28 @@ class _Splitter:
         chunk = self.pending + data if self.pending else data
         last = chunk.rfind(b"\n")
         if last >= 0:
-            yield self._block(chunk[:last])
+            yield self._yielded(self._block(chunk[:last]))
             chunk = chunk[last + 1:]
         self.pending = chunk
         if len(chunk) > MAX_LINE:
             self.pending, self.skipping = b"", True
-            self.lines += 1
-            yield "", [None]
+            yield self._yielded(Block("", [None]))
 
-    def _block(self, body: bytes) -> Block:
+    def _yielded(self, block: Block) -> Block:
+        self.done()
+        self.last = block
+        return block
+
+    @staticmethod
+    def _block(body: bytes) -> Block:
         """Lines of `body` (complete lines, without the last newline)."""
         if len(body) > MAX_LINE:  # may hold an over-long line: measure the lines in bytes
             lines: list[str | None] = [None if len(raw) > MAX_LINE else _text(raw) for raw in body.split(b"\n")]
-            self.lines += len(lines)
-            return "\n".join(line for line in lines if line is not None), lines
+            return Block("\n".join(line for line in lines if line is not None), lines)
         text = body.decode("utf-8", "surrogateescape")
-        split = text.split("\n")
         if "\r" in text:
-            split = [line.rstrip("\r") for line in split]
-        self.lines += len(split)
-        return text, cast(list[str | None], split)  # no None in it: not copied just to widen the type
+            return Block(text, [line.rstrip("\r") for line in text.split("\n")])
+        return Block(text)
 
 
 def _text(raw: bytes) -> str:

@@ -15,6 +15,8 @@ _REBOOT_DROP = 100_000
 #: Records of concurrent events reach a log slightly out of order: a skipped serial still counts as
 #: present if it turns up within this many serials; older holes are final.
 _REORDER_WINDOW = 10_000
+#: see_all() checks serials this many at a time: a run out of order is then seen one by one.
+_RUN = 256
 
 
 @dataclass
@@ -50,6 +52,22 @@ class SerialTracker:
             self.holes.discard(serial)
             return
         self.last = serial
+
+    def see_all(self, serials: list[int]) -> None:
+        """see() each serial in order. In a complete trail the serials only repeat (records of one
+        event) or step by one, a run of them then only moves `last`: that is checked at C speed,
+        a run at a time, and only a run that does something else is seen serial by serial."""
+        for start in range(0, len(serials), _RUN):
+            run = serials[start:start + _RUN]
+            if self.last is None:
+                self.see(run[0])
+            last = self.last
+            assert last is not None
+            if run[0] - last in (0, 1) and run == sorted(run) and len(set(run)) == run[-1] - run[0] + 1:
+                self.last = run[-1]  # non-decreasing, and every number between its ends is in it
+                continue
+            for serial in run:
+                self.see(serial)
 
     def _settle(self, below: int | None) -> None:
         """Holes older than `below` (all, when None) can no longer be filled."""
