@@ -65,10 +65,3 @@ class SyscallInfoReader:
         """(op, arch token, nr, args, ret_data) of the fetched stop."""
         op, arch, _ip, _sp, nr, a0, a1, a2, a3, a4, a5, ret_data = _LAYOUT.unpack_from(self.buffer)
         return op, arch, nr, (a0, a1, a2, a3, a4, a5), ret_data
-
-    def read(self, tid: int) -> tuple[int, int, int, tuple[int, ...], int]:
-        """(op, arch token, nr, args, ret_data) for the syscall `tid` is stopped at."""
-        if not self.fetch(tid):
-            raise PtraceError(f"ptrace(PTRACE_GET_SYSCALL_INFO, pid={tid}): no such process",
-                              errno=errno.ESRCH, pid=tid)
-        return self.full()

@@ -143,16 +143,6 @@ class Tracer:
 
     # ------------------------------------------------------------ the loop
 
-    def wait_one(self) -> tuple[int, int] | None:
-        """One waitpid(-1, __WALL); None when no tracee is left."""
-        self._in_wait = True
-        try:
-            return os.waitpid(-1, WALL)
-        except ChildProcessError:
-            return None
-        finally:
-            self._in_wait = False
-
     def run(self, on_interrupt: Callable[[int], None]) -> None:
         """Dispatch stops until no tracee is left; `on_interrupt(signum)` handles Ctrl-C & co.
 
