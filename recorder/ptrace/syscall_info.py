@@ -15,7 +15,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import struct
-from collections.abc import Callable
 
 from ptrace import PtraceError
 
@@ -24,8 +23,8 @@ from recorder.ptrace.constants import PTRACE_GET_SYSCALL_INFO
 # struct ptrace_syscall_info: u8 op, u8 pad[3], u32 arch, u64 ip, u64 sp,
 # then (entry/seccomp) u64 nr, u64 args[6], (seccomp) u32 ret_data.
 _LAYOUT = struct.Struct("=B3xIQQQ6QI")
-#: Just (op, arch, nr): all the hot path needs unless the call's arguments are watched.
-_KEY = struct.Struct("=B3xI16xQ")
+#: read_key(buffer) -> (op, arch, nr): all the hot path needs unless the call's arguments are watched.
+read_key = struct.Struct("=B3xI16xQ").unpack_from
 SIZE = 88
 
 #: long ptrace(request, pid_t pid, void *addr, void *data), errno kept for ctypes.get_errno(). No
@@ -50,7 +49,6 @@ class SyscallInfoReader:
     def __init__(self) -> None:
         #: The buffer; the tracer loop fills it itself (raw_ptrace) and reads it with read_key.
         self.buffer = ctypes.create_string_buffer(SIZE)
-        self.read_key: Callable[[ctypes.Array[ctypes.c_char]], tuple[int, int, int]] = _KEY.unpack_from
 
     def fetch(self, tid: int) -> bool:
         """Fill the buffer for the stop `tid` is in; False when `tid` is gone (ESRCH: SIGKILLed,

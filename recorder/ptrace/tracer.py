@@ -42,7 +42,7 @@ from recorder.ptrace.constants import (
     WALL,
 )
 from recorder.ptrace.syscall_info import SIZE as INFO_SIZE
-from recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace
+from recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace, read_key
 from recorder.recording import Process
 
 PTRACE_CONT = 7
@@ -151,7 +151,7 @@ class Tracer:
         recorder's whole cost on syscall-heavy programs). Everything else goes to dispatch().
         """
         tasks, info, slots, watched = self.tasks, self.info, self.collector.slots, self.collector.watched
-        buf, read_key, ptrace_call, waitpid = info.buffer, info.read_key, raw_ptrace, os.waitpid
+        buf, ptrace_call, waitpid = info.buffer, raw_ptrace, os.waitpid
         counting = self.on_trace is None
         stop_kind = SECCOMP_STOP if self.seccomp_mode else SYSCALL_STOP
         resume = self.resume_request
