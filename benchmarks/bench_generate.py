@@ -16,8 +16,9 @@ from typing import Any
 
 from timing import median_of, run_once
 
-from recorder import recording, syscalls
-from recorder.collector import Collector
+from seccomp_gen.ground import syscalls
+from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.collector import Collector
 
 TARGET_S = 0.5
 NAMES = 400

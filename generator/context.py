@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from generator import tables
-from generator.profile import ArchMapEntry, Rule
-from recorder import syscalls
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import tables
+from seccomp_gen.generator.profile import ArchMapEntry, Rule
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
 
 
 @dataclass(frozen=True)

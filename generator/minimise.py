@@ -23,14 +23,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from generator import enforce, tables
-from generator.baselines import Baseline
-from generator.context import Context
-from generator.profile import PERMISSIVE_ACTIONS, Profile, Rule
-from generator.verdict import Verdict, decide, decide_args
-from recorder import syscalls
-from recorder.recording import Recording
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import compile as enforce
+from seccomp_gen.generator import tables
+from seccomp_gen.generator.baselines import Baseline
+from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.profile import PERMISSIVE_ACTIONS, Profile, Rule
+from seccomp_gen.generator.verdict import Verdict, decide, decide_args
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder.recording import Recording
 
 #: libseccomp's errno for SCMP_ACT_ERRNO without errnoRet, as runc/crun/containers-common use it.
 DEFAULT_RULE_ERRNO = 1

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from generator import tables
-from recorder import syscalls
-from seccomp_gen.errors import SeccompGenError
-from seccomp_gen.jsonio import dumps_stable, line_of, loads_strict, read_text
+from seccomp_gen.generator import tables
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.ground.jsonio import dumps_stable, line_of, loads_strict, read_text
 
 ACTIONS = (
     "SCMP_ACT_KILL",

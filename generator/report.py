@@ -9,7 +9,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from generator.minimise import Findings
+from seccomp_gen.generator.minimise import Findings
 
 
 def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[str, Any]:

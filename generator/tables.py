@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 RUNTIMES = ("crun", "runc")
 
 
 def _load(name: str) -> dict[str, Any]:
-    text = resources.files("generator").joinpath(f"data/{name}").read_text()
+    text = resources.files("seccomp_gen.generator").joinpath(f"data/{name}").read_text()
     doc: dict[str, Any] = json.loads(text)
     return doc
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from generator.profile import PERMISSIVE_ACTIONS, Rule
+from seccomp_gen.generator.profile import PERMISSIVE_ACTIONS, Rule
 
 _EPERM = 1
 

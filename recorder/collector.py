@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from recorder import syscalls
-from recorder.recording import (
+from seccomp_gen.ground import syscalls
+from seccomp_gen.recorder.recording import (
     MAX_ARG_VALUES,
     Caller,
     Process,
@@ -22,7 +22,7 @@ from recorder.recording import (
     Source,
     SyscallUse,
 )
-from recorder.watched import watched_for_token
+from seccomp_gen.recorder.watched import watched_for_token
 
 Key = tuple[int, int]  # (AUDIT_ARCH token, syscall number)
 

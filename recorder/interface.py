@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from recorder.recording import Recording
+from seccomp_gen.recorder.recording import Recording
 
 #: Where engines send their progress messages (the CLI passes stderr, or `quiet`).
 Log = Callable[[str], None]

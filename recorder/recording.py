@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recorder import syscalls
-from seccomp_gen.atomic import write_atomic
-from seccomp_gen.errors import SeccompGenError
-from seccomp_gen.jsonio import dumps_stable, line_of, loads_strict, read_text
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.atomic import write_atomic
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.ground.jsonio import dumps_stable, line_of, loads_strict, read_text
 
 SCHEMA_VERSION = 1
 

@@ -1,4 +1,4 @@
-"""Which syscall arguments a recorder keeps, from recorder/data/watched_args.json."""
+"""Which syscall arguments a recorder keeps, from seccomp_gen.recorder/data/watched_args.json."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import functools
 import json
 from importlib import resources
 
-from recorder import syscalls
+from seccomp_gen.ground import syscalls
 
 
 @functools.lru_cache(maxsize=1)
 def _table() -> list[dict[str, object]]:
-    text = resources.files("recorder").joinpath("data/watched_args.json").read_text()
+    text = resources.files("seccomp_gen.recorder").joinpath("data/watched_args.json").read_text()
     watched: list[dict[str, object]] = json.loads(text)["watched"]
     return watched
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.profile import Arg, Filter, Profile, Rule, load, to_json
-from seccomp_gen.jsonio import dumps_stable
+from seccomp_gen.generator.profile import Arg, Filter, Profile, Rule, load, to_json
+from seccomp_gen.ground.jsonio import dumps_stable
 
 OUT = Path(__file__).resolve().parent.parent / "generator" / "baselines"
 

@@ -39,8 +39,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator import context, oci, profile, tables
-from recorder import syscalls
+from seccomp_gen.generator import context, profile, tables
+from seccomp_gen.ground import syscalls
+from seccomp_gen.prove import oci
 from tests import oci_support
 
 EXIT0_C = r"""

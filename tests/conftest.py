@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from recorder import recording
-from recorder.recording import Recording
+from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.recording import Recording
 from tests.helpers import cli, compile_c
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from generator import baselines, bpf, context, enforce
-from generator.context import Context
-from generator.minimise import Result, minimise
-from generator.profile import Profile
-from recorder import recording, syscalls
-from recorder.recording import Caller, Recording, Source, SyscallUse
+from seccomp_gen.generator import baselines, context
+from seccomp_gen.generator import compile as enforce
+from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.minimise import Result, minimise
+from seccomp_gen.generator.profile import Profile
+from seccomp_gen.ground import syscalls
+from seccomp_gen.prove import bpf
+from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.recording import Caller, Recording, Source, SyscallUse
 
 X86_64 = "SCMP_ARCH_X86_64"
 X86 = "SCMP_ARCH_X86"

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recorder.audit import blocks
-from recorder.audit.engine import AuditFilter, AuditLogEngine
-from recorder.audit.inputs import read_lines
-from recorder.audit.loss import SerialTracker
-from recorder.recording import to_json
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder.audit import blocks
+from seccomp_gen.recorder.audit.engine import AuditFilter, AuditLogEngine
+from seccomp_gen.recorder.audit.inputs import read_lines
+from seccomp_gen.recorder.audit.loss import SerialTracker
+from seccomp_gen.recorder.recording import to_json
 
 REPO = Path(__file__).resolve().parent.parent
 FUZZ = settings(max_examples=250, derandomize=True, deadline=None,

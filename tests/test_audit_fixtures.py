@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from recorder import recording
-from recorder.recording import Recording
+from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.recording import Recording
 from tests.helpers import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audit"
@@ -119,7 +119,7 @@ def test_fast_path_agrees_with_the_general_parser_on_every_real_record() -> None
     the general tokenizer gives, on every SECCOMP/SYSCALL record the kernel wrote."""
     import gzip
 
-    from recorder.audit.records import MalformedRecord, _fast_event, general_event, parse_header
+    from seccomp_gen.recorder.audit.records import MalformedRecord, _fast_event, general_event, parse_header
 
     checked = 0
     for path in FIXTURES.iterdir():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder import recording
+from seccomp_gen.recorder import recording
 from tests.helpers import cli
 
 X86_64, X86 = "SCMP_ARCH_X86_64", "SCMP_ARCH_X86"
@@ -232,8 +232,8 @@ def test_audit_log_with_a_command_is_a_usage_error(tmp_path: Path) -> None:
 def test_process_table_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Logs of whole fleets name millions of pids: the Recording lists a bounded number of them
     (memory stays constant) and says how many it left out; every syscall is still counted."""
-    from recorder.audit import engine as audit_engine
-    from recorder.audit.inputs import Line
+    from seccomp_gen.recorder.audit import engine as audit_engine
+    from seccomp_gen.recorder.audit.inputs import Line
 
     monkeypatch.setattr(audit_engine, "MAX_PROCESSES", 5)
     reader = audit_engine.AuditLogEngine(["many"])

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from recorder import recording
-from recorder.recording import Recording
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.recording import Recording
 from tests.helpers import cli, strace_names
 
 Record = Callable[..., tuple[Recording, int, str]]
@@ -27,7 +27,7 @@ def _unavailable() -> str | None:
     if os.geteuid() != 0:
         return "the ebpf engine needs root (CAP_BPF + CAP_PERFMON and a cgroup v2 directory of its own)"
     try:
-        from recorder.ebpf import cgroup, engine
+        from seccomp_gen.recorder.ebpf import cgroup, engine
 
         mount = cgroup.find_mount()
         with engine.Probe(cgroup.cgroup_id(mount.path), None, skip=True, watched={}):
@@ -53,8 +53,8 @@ def _ebpf(tmp_path: Path, *argv: str, extra: tuple[str, ...] = ()) -> tuple[Reco
 
 
 def _leftover_cgroups(pid: int) -> list[Path]:
-    from recorder.ebpf import cgroup
-    from recorder.ebpf.engine import cgroup_dir_name
+    from seccomp_gen.recorder.ebpf import cgroup
+    from seccomp_gen.recorder.ebpf.engine import cgroup_dir_name
 
     path = cgroup.find_mount().path / cgroup_dir_name(pid)
     return [path] if path.exists() else []
@@ -65,9 +65,9 @@ def _leftover_cgroups(pid: int) -> list[Path]:
 
 def test_program_passes_the_verifier() -> None:
     """Every variant (nested-cgroup check, compat skip map, watched arguments, gate) loads and attaches."""
-    from recorder import syscalls
-    from recorder.ebpf import bpf, cgroup, engine, program
-    from recorder.watched import watched_for_token
+    from seccomp_gen.ground import syscalls
+    from seccomp_gen.recorder.ebpf import bpf, cgroup, engine, program
+    from seccomp_gen.recorder.watched import watched_for_token
 
     mount = cgroup.find_mount()
     fds_before = set(os.listdir("/proc/self/fd"))
@@ -84,7 +84,7 @@ def test_program_passes_the_verifier() -> None:
 
 
 def test_no_privilege_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from recorder.ebpf import EbpfEngine, bpf
+    from seccomp_gen.recorder.ebpf import EbpfEngine, bpf
 
     monkeypatch.setattr(bpf, "_effective_caps", lambda: 0)
     with pytest.raises(SeccompGenError, match=r"needs root \(or CAP_BPF and CAP_PERFMON\).*--engine ptrace"):
@@ -206,8 +206,8 @@ def _comm(pid: int) -> str:
 
 def _wait_for_cgroup_member(recorder: subprocess.Popen[str], comm: str = "sleep", timeout: float = 20) -> Path:
     """The launched child is cloned into the cgroup before it execs CMD: wait until CMD runs there."""
-    from recorder.ebpf import cgroup
-    from recorder.ebpf.engine import cgroup_dir_name
+    from seccomp_gen.recorder.ebpf import cgroup
+    from seccomp_gen.recorder.ebpf.engine import cgroup_dir_name
 
     path = cgroup.find_mount().path / cgroup_dir_name(recorder.pid)
     deadline = time.monotonic() + timeout
@@ -237,7 +237,7 @@ def test_sigint_to_the_recorder_removes_the_cgroup(recorder_of_sleep: subprocess
 
 @pytest.fixture
 def running_cgroup() -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
-    from recorder.ebpf import cgroup
+    from seccomp_gen.recorder.ebpf import cgroup
 
     path = cgroup.find_mount().path / f"sg-test-{os.getpid()}"
     path.mkdir()
@@ -292,7 +292,7 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
 
 _CLONE_PROBE = """
 import os, sys
-from recorder.ptrace.clone_into import fork_into_cgroup
+from seccomp_gen.recorder.ptrace.clone_into import fork_into_cgroup
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 pid = fork_into_cgroup(fd)
 if pid == 0:
@@ -311,7 +311,7 @@ def test_fork_into_cgroup_starts_the_child_there() -> None:
     """clone3(CLONE_INTO_CGROUP) from Python: the child is born in the cgroup (no migration, whose
     RCU wait was the engine's largest fixed cost) and exits normally; a fd that is not a cgroup v2
     directory is refused with an OSError, which the launcher answers with a plain fork."""
-    from recorder.ebpf import cgroup
+    from seccomp_gen.recorder.ebpf import cgroup
 
     with cgroup.fresh(cgroup.find_mount(), f"seccomp-gen-test-{os.getpid()}") as path:
         proc = subprocess.run([sys.executable, "-c", _CLONE_PROBE, str(path)], capture_output=True, text=True,
@@ -325,8 +325,8 @@ def test_fork_into_cgroup_starts_the_child_there() -> None:
 def test_launch_without_clone3_moves_the_child_at_exec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the kernel cannot clone into the cgroup (before 5.7, or a threaded caller), the child is
     forked as usual and moved at its execve: the recording is the same, set-up calls excluded."""
-    from recorder.ebpf.engine import EbpfEngine
-    from recorder.ptrace import launch
+    from seccomp_gen.recorder.ebpf.engine import EbpfEngine
+    from seccomp_gen.recorder.ptrace import launch
 
     def unsupported(_fd: int) -> int:
         raise OSError(38, "ENOSYS")

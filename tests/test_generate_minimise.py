@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from generator import baselines, context
-from generator.minimise import Denied, Result, minimise
-from generator.profile import dumps
-from generator.tables import runtime_needs
-from recorder.recording import Recording
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import baselines, context
+from seccomp_gen.generator.minimise import Denied, Result, minimise
+from seccomp_gen.generator.profile import dumps
+from seccomp_gen.generator.tables import runtime_needs
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder.recording import Recording
 from tests.gen_support import X86, X86_64, answer, generate, make_recording, program
 
 BASIC: dict[str, dict[int, tuple[int, ...]] | None] = {

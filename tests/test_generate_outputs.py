@@ -11,9 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.emit.scc import RESTRICTED_V2
-from generator.profile import loads
 from seccomp_gen.cli import main
+from seccomp_gen.generator.emit.scc import RESTRICTED_V2
+from seccomp_gen.generator.profile import loads
 from tests.gen_support import X86, X86_64, make_recording, write_recording
 
 SUFFIXES = (".json", ".machineconfig.yaml", ".scc.yaml", ".pod.yaml", ".seccompprofile.yaml", ".nodedisruption.yaml")

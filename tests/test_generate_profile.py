@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import baselines, context
-from generator.profile import Profile, dumps, load, loads
-from generator.verdict import decide
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import baselines, context
+from seccomp_gen.generator.profile import Profile, dumps, load, loads
+from seccomp_gen.generator.verdict import decide
+from seccomp_gen.ground.errors import SeccompGenError
 from tests.gen_support import X86, X86_64, answer, program
 
 REFERENCE = Path("/work/shared/reference/profiles")

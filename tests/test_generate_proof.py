@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from generator import baselines, context
-from generator.minimise import Findings, minimise
-from generator.profile import Profile
-from recorder.recording import Recording
+from seccomp_gen.generator import baselines, context
+from seccomp_gen.generator.minimise import Findings, minimise
+from seccomp_gen.generator.profile import Profile
+from seccomp_gen.recorder.recording import Recording
 from tests.gen_support import X86, X86_64, answer, program
 
 record_command = pytest.importorskip("recorder.ptrace").record_command
@@ -42,7 +42,7 @@ def profile_for(rec: Recording, baseline: str) -> tuple[Profile, context.Context
 
 
 def prove(argv: Sequence[str], baseline: str) -> tuple[Profile, context.Context, Findings]:
-    from generator.enforce import run_confined
+    from seccomp_gen.generator.compile import run_confined
 
     expected = run_plain(argv)
     rec = _recorded(tuple(argv))
@@ -106,7 +106,7 @@ def test_i386_program_runs_under_generated_profile(workload: Callable[..., Path]
 def test_denied_syscall_really_fails_under_the_profile(workload: Callable[..., Path]) -> None:
     """The converse: the threads workload under a profile from a recording without the thread
     calls fails - the filter is enforced, not decorative."""
-    from generator.enforce import run_confined
+    from seccomp_gen.generator.compile import run_confined
 
     argv = [str(workload("threads"))]
     rec = _recorded(tuple(argv))

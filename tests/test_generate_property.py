@@ -1,8 +1,8 @@
 """Property: for any recording and each baseline, the generated profile allows nothing the baseline
 denies in the target context, except runtime-required syscalls and explicit --allow-extra.
 
-Both profiles are compiled by libseccomp exactly as a runtime would (generator.enforce) and the
-kernel's answer is computed by interpreting the BPF it produced (generator.bpf), for every name
+Both profiles are compiled by libseccomp exactly as a runtime would (generator.compile) and the
+kernel's answer is computed by interpreting the BPF it produced (prove.bpf), for every name
 the generated profile mentions and argument values around every comparison in either profile.
 """
 
@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import baselines
-from generator.context import Context
-from generator.profile import Profile
-from generator.tables import runtime_needs
-from recorder import syscalls
-from recorder.recording import Recording
+from seccomp_gen.generator import baselines
+from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.profile import Profile
+from seccomp_gen.generator.tables import runtime_needs
+from seccomp_gen.ground import syscalls
+from seccomp_gen.recorder.recording import Recording
 from tests.gen_support import X86, X86_64, answer, generate, make_recording, program
 
 CAPS = ["CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE", "CAP_BPF", "CAP_DAC_READ_SEARCH"]

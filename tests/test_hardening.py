@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import profile as profile_io
-from recorder import recording
-from recorder.audit.engine import AuditLogEngine
-from recorder.audit.inputs import Line
-from recorder.audit.records import MalformedRecord, parse_header, syscall_event
 from seccomp_gen.cli import main
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import profile as profile_io
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.audit.engine import AuditLogEngine
+from seccomp_gen.recorder.audit.inputs import Line
+from seccomp_gen.recorder.audit.records import MalformedRecord, parse_header, syscall_event
 from tests.helpers import cli
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
@@ -232,7 +232,7 @@ _VALUE = st.sampled_from(['"x"', '"a b"', "6D792070726F67", "2F7", "(null)", "?"
 def test_audit_fast_path_never_disagrees(values: list[str], extra: str, kind: str) -> None:
     """Random values in the kernel's own layouts: the fast path either declines or agrees with the
     general parser (same event, or the general parser finds the record malformed)."""
-    from recorder.audit.records import _fast_event, general_event
+    from seccomp_gen.recorder.audit.records import _fast_event, general_event
 
     pid, comm, exe, arch, nr, code, a0, ppid = values
     if kind == "SECCOMP":

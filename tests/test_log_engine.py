@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder import recording
+from seccomp_gen.recorder import recording
 from tests.helpers import cli
 
 Record = Callable[..., tuple[recording.Recording, int, str]]

@@ -27,8 +27,9 @@ from typing import Any
 
 import pytest
 
-from generator import context, oci, profile
-from recorder import syscalls
+from seccomp_gen.generator import context, profile
+from seccomp_gen.ground import syscalls
+from seccomp_gen.prove import oci
 from tests import oci_support
 from tests.helpers import cli, need_tool
 
@@ -51,7 +52,7 @@ void _start(void) {
 
 def table() -> dict[str, Any]:
     doc: dict[str, dict[str, Any]] = json.loads(
-        resources.files("generator").joinpath("data/runtime_required.json").read_text())
+        resources.files("seccomp_gen.generator").joinpath("data/runtime_required.json").read_text())
     return doc["runtimes"]
 
 

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 
 import pytest
 
-from generator import baselines, context, oci, profile
-from generator.profile import Arg, Rule
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import baselines, context, profile
+from seccomp_gen.generator.profile import Arg, Rule
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.prove import oci
 
 X86_64 = "SCMP_ARCH_X86_64"
 AARCH64 = "SCMP_ARCH_AARCH64"

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from recorder import recording
+from seccomp_gen.recorder import recording
 
 X86_64, X86 = "SCMP_ARCH_X86_64", "SCMP_ARCH_X86"
 Record = Callable[..., tuple[recording.Recording, int, str]]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from recorder import recording
-from recorder.recording import Caller, Recording, Source, SyscallUse
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.recording import Caller, Recording, Source, SyscallUse
 
 
 def _sample() -> Recording:
@@ -113,7 +113,7 @@ def test_directory_and_missing_file(tmp_path: Path) -> None:
 def test_i386_direct_socket_calls_load(tmp_path: Path) -> None:
     """i386 has direct socket syscalls (socket is 359) besides socketcall; libseccomp's name lookup
     answers a pseudo-number for them, its number table the real one: recordings of them must load."""
-    from recorder import syscalls
+    from seccomp_gen.ground import syscalls
 
     assert syscalls.number_of("SCMP_ARCH_X86", "socket") == 359
     assert syscalls.number_of("SCMP_ARCH_X86_64", "socketcall") is None

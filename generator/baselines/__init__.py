@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from generator import profile as profile_mod
-from generator.profile import Profile
-from seccomp_gen.errors import SeccompGenError
-from seccomp_gen.jsonio import loads_strict, read_text
+from seccomp_gen.generator import profile as profile_mod
+from seccomp_gen.generator.profile import Profile
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.ground.jsonio import loads_strict, read_text
 
 BUNDLED = ("crio", "containers-common", "moby")
 DEFAULT = "crio"
@@ -38,7 +38,7 @@ class Baseline:
 
 
 def _bundled(name: str) -> Baseline:
-    text = resources.files("generator").joinpath(f"baselines/{name}.json").read_text()
+    text = resources.files("seccomp_gen.generator").joinpath(f"baselines/{name}.json").read_text()
     where = f"generator/baselines/{name}.json"
     doc: dict[str, Any] = loads_strict(text, where)
     return Baseline(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from generator.emit import machineconfig, nodedisruption, pod, profile_json, scc, spo
-from generator.minimise import Result
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator.emit import machineconfig, nodedisruption, pod, profile_json, scc, spo
+from seccomp_gen.generator.minimise import Result
+from seccomp_gen.ground.errors import SeccompGenError
 
 #: A profile name becomes a file name, a MachineConfig/SCC/SeccompProfile name and a path on every
 #: node: a DNS-1123 label (lowercase letters, digits, '-'), so it is valid in all of them.

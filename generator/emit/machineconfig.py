@@ -11,8 +11,8 @@ import base64
 import hashlib
 from typing import Any
 
-from generator.emit._yaml import dump
-from generator.minimise import Findings
+from seccomp_gen.generator.emit._yaml import dump
+from seccomp_gen.generator.minimise import Findings
 
 IGNITION_VERSION = "3.2.0"
 SECCOMP_DIR = "/var/lib/kubelet/seccomp"

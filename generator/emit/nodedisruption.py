@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.emit._yaml import dump
-from generator.emit.machineconfig import SECCOMP_DIR
+from seccomp_gen.generator.emit._yaml import dump
+from seccomp_gen.generator.emit.machineconfig import SECCOMP_DIR
 
 
 def document(name: str) -> dict[str, Any]:

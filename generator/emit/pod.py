@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.emit._yaml import dump
-from generator.minimise import Findings
+from seccomp_gen.generator.emit._yaml import dump
+from seccomp_gen.generator.minimise import Findings
 
 
 def document(name: str, findings: Findings) -> dict[str, Any]:

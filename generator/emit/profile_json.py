@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.profile import Profile, dumps
+from seccomp_gen.generator.profile import Profile, dumps
 
 
 def render(profile: Profile) -> bytes:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.emit._yaml import dump
-from generator.minimise import Findings
+from seccomp_gen.generator.emit._yaml import dump
+from seccomp_gen.generator.minimise import Findings
 
 #: restricted-v2 as shipped by OpenShift 4.11+ (shared reference, OpenShift deployment).
 RESTRICTED_V2: dict[str, Any] = {

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.emit._yaml import dump
-from generator.minimise import Findings
-from generator.profile import Profile
+from seccomp_gen.generator.emit._yaml import dump
+from seccomp_gen.generator.minimise import Findings
+from seccomp_gen.generator.profile import Profile
 
 
 def document(name: str, profile: Profile, findings: Findings) -> dict[str, Any]:

@@ -5,6 +5,6 @@ lines, offline, on any machine: `arch=` is an AUDIT_ARCH token named through lib
 taken on an aarch64 node works on an x86_64 laptop.
 """
 
-from recorder.audit.engine import AuditFilter, AuditLogEngine, read_audit_logs
+from seccomp_gen.recorder.audit.engine import AuditFilter, AuditLogEngine, read_audit_logs
 
 __all__ = ["AuditFilter", "AuditLogEngine", "read_audit_logs"]

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import NamedTuple
 
-from recorder.audit.inputs import Block
-from recorder.audit.records import MalformedRecord, _decoded
-from recorder.audit.tables import tables
-from recorder.watched import watched_for_token
+from seccomp_gen.recorder.audit.inputs import Block
+from seccomp_gen.recorder.audit.records import MalformedRecord, _decoded
+from seccomp_gen.recorder.audit.tables import tables
+from seccomp_gen.recorder.watched import watched_for_token
 
 #: Every line's header (on "\n" + the block's text: one match per line): type, serial, both "" for
 #: a line that does not start with one. The header regex of records.py, as auditd writes it.

@@ -10,16 +10,24 @@ from datetime import datetime
 from itertools import count, repeat
 from typing import Any
 
-from recorder import syscalls
-from recorder.audit import blocks
-from recorder.audit.inputs import MAX_LINE, Block, Line, read_blocks
-from recorder.audit.loss import LossEvidence, SerialTracker, may_report_loss
-from recorder.audit.records import HEADER, Header, MalformedRecord, SyscallEvent, event_of, header_of, type_name
-from recorder.audit.tables import tables
-from recorder.collector import Collector
-from recorder.interface import Log, quiet
-from recorder.recording import Process, Recording
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder.audit import blocks
+from seccomp_gen.recorder.audit.inputs import MAX_LINE, Block, Line, read_blocks
+from seccomp_gen.recorder.audit.loss import LossEvidence, SerialTracker, may_report_loss
+from seccomp_gen.recorder.audit.records import (
+    HEADER,
+    Header,
+    MalformedRecord,
+    SyscallEvent,
+    event_of,
+    header_of,
+    type_name,
+)
+from seccomp_gen.recorder.audit.tables import tables
+from seccomp_gen.recorder.collector import Collector
+from seccomp_gen.recorder.interface import Log, quiet
+from seccomp_gen.recorder.recording import Process, Recording
 
 #: An `ausearch -i` record: its timestamp is a local date, its fields are interpreted.
 _INTERPRETED = re.compile(r"type=\w+ msg=audit\(\d+/\d+/\d+ ")

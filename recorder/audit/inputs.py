@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 MAX_LINE = 1024 * 1024
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024

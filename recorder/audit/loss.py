@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from recorder.audit.tables import tables
+from seccomp_gen.recorder.audit.tables import tables
 
 #: A serial number this far below the last one starts a new boot (serials restart at boot).
 _REBOOT_DROP = 100_000

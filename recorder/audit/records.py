@@ -12,7 +12,7 @@ import functools
 import re
 from typing import NamedTuple
 
-from recorder.audit.tables import tables
+from seccomp_gen.recorder.audit.tables import tables
 
 #: Exported for the reader's hot loop: group 2 is the type, group 5 the serial.
 HEADER = _HEADER = re.compile(r"(?:^|\s)(?:node=(\S+)\s+)?type=(\w+)\s+(?:msg=)?audit\((\d+)(?:\.(\d+))?:(\d+)\):\s?")

@@ -32,7 +32,7 @@ class AuditTables:
 
 @functools.lru_cache(maxsize=1)
 def tables() -> AuditTables:
-    raw: dict[str, Any] = json.loads(resources.files("recorder").joinpath("data/audit.json").read_text())
+    raw: dict[str, Any] = json.loads(resources.files("seccomp_gen.recorder").joinpath("data/audit.json").read_text())
     return AuditTables(
         type_numbers=dict(raw["record_types"]),
         actions={int(code, 16): name for code, name in raw["seccomp_actions"].items()},

@@ -13,7 +13,7 @@ import os
 import platform
 import struct
 
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 #: bpf(2) syscall numbers per machine.
 _BPF_NR = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351, "riscv64": 280}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 _MOUNTINFO = Path("/proc/self/mountinfo")
 #: How long a run's directory may stay busy (processes still exiting) before they are killed.

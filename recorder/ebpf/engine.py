@@ -41,13 +41,13 @@ from typing import Any
 
 import pyseccomp
 
-from recorder import syscalls
-from recorder.collector import Collector, read_proc_argv, read_proc_exe
-from recorder.ebpf import bpf, cgroup, program
-from recorder.interface import Log, quiet
-from recorder.ptrace import DEFAULT_GRACE_S
-from recorder.recording import MAX_ARG_VALUES, Process, Recording
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder.collector import Collector, read_proc_argv, read_proc_exe
+from seccomp_gen.recorder.ebpf import bpf, cgroup, program
+from seccomp_gen.recorder.interface import Log, quiet
+from seccomp_gen.recorder.ptrace import DEFAULT_GRACE_S
+from seccomp_gen.recorder.recording import MAX_ARG_VALUES, Process, Recording
 
 _SKIP_ENTRIES = 4096
 _ARGS_ENTRIES = 4096
@@ -177,8 +177,8 @@ def _add_counts(collector: Collector, probe: Probe, exe_of: Callable[[int, int],
 def _compat_filter() -> tuple[pyseccomp.SyscallFilter, bool]:
     """ALLOW native calls, TRACE execve/execveat (to move CMD into the cgroup at its exec) and every
     call of another arch."""
-    from recorder.ptrace.constants import TRACE_MARK
-    from recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability
+    from seccomp_gen.recorder.ptrace.constants import TRACE_MARK
+    from seccomp_gen.recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability
 
     trace = pyseccomp.TRACE(TRACE_MARK)
     flt = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
@@ -249,8 +249,8 @@ class EbpfEngine:
     # ------------------------------------------------------------ a launched command
 
     def _record_command(self) -> Recording:
-        from recorder.ptrace import _with_own_filter_warning, record_command
-        from recorder.ptrace.launch import resolve_command
+        from seccomp_gen.recorder.ptrace import _with_own_filter_warning, record_command
+        from seccomp_gen.recorder.ptrace.launch import resolve_command
 
         path = resolve_command(self.command)
         mount = cgroup.find_mount()

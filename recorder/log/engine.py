@@ -28,14 +28,14 @@ from pathlib import Path
 
 import pyseccomp
 
-from recorder.audit.engine import AuditFilter, AuditLogEngine
-from recorder.audit.inputs import Line
-from recorder.interface import Log, quiet
-from recorder.log.harvest import AuditdLogHarvester, Harvester, KmsgHarvester, auditd_running, session_of
-from recorder.ptrace import shell_status
-from recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability, resolve_command
-from recorder.recording import Recording
-from seccomp_gen.errors import EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.ground.errors import EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.recorder.audit.engine import AuditFilter, AuditLogEngine
+from seccomp_gen.recorder.audit.inputs import Line
+from seccomp_gen.recorder.interface import Log, quiet
+from seccomp_gen.recorder.log.harvest import AuditdLogHarvester, Harvester, KmsgHarvester, auditd_running, session_of
+from seccomp_gen.recorder.ptrace import shell_status
+from seccomp_gen.recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability, resolve_command
+from seccomp_gen.recorder.recording import Recording
 
 PR_SET_CHILD_SUBREAPER = 36
 _PRINTK_RATELIMIT = Path("/proc/sys/kernel/printk_ratelimit")

@@ -18,14 +18,14 @@ import pyseccomp
 from ptrace import PtraceError
 from ptrace.binding.func import ptrace
 
-from recorder.collector import Collector
-from recorder.interface import Log, quiet
-from recorder.ptrace.constants import FOLLOW_OPTIONS, PTRACE_INTERRUPT, PTRACE_SEIZE
-from recorder.ptrace.launch import read_exec_error, spawn_traced
-from recorder.ptrace.permissions import ptrace_denied_reason
-from recorder.ptrace.tracer import TraceHandler, Tracer
-from recorder.recording import Recording
-from seccomp_gen.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.ground.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.recorder.collector import Collector
+from seccomp_gen.recorder.interface import Log, quiet
+from seccomp_gen.recorder.ptrace.constants import FOLLOW_OPTIONS, PTRACE_INTERRUPT, PTRACE_SEIZE
+from seccomp_gen.recorder.ptrace.launch import read_exec_error, spawn_traced
+from seccomp_gen.recorder.ptrace.permissions import ptrace_denied_reason
+from seccomp_gen.recorder.ptrace.tracer import TraceHandler, Tracer
+from seccomp_gen.recorder.recording import Recording
 
 __all__ = ["PtraceEngine", "record_command", "record_pid", "shell_status"]
 

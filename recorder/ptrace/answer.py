@@ -13,7 +13,7 @@ import platform
 
 from ptrace.binding.func import ptrace_getregs, ptrace_setregs
 
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 SUPPORTED = platform.machine() == "x86_64"
 

@@ -20,7 +20,7 @@ import errno
 import struct
 import threading
 
-from recorder import syscalls
+from seccomp_gen.ground import syscalls
 
 CLONE_INTO_CGROUP = 0x200000000
 SIGCHLD = 17

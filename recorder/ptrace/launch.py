@@ -20,17 +20,17 @@ import pyseccomp
 from ptrace import PtraceError
 from ptrace.binding.func import ptrace
 
-from recorder.ptrace import rootfs as rootfs_setup
-from recorder.ptrace.clone_into import fork_into_cgroup
-from recorder.ptrace.constants import (
+from seccomp_gen.ground.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.recorder.ptrace import rootfs as rootfs_setup
+from seccomp_gen.recorder.ptrace.clone_into import fork_into_cgroup
+from seccomp_gen.recorder.ptrace.constants import (
     FOLLOW_OPTIONS,
     PTRACE_O_EXITKILL,
     PTRACE_O_TRACESECCOMP,
     PTRACE_SEIZE,
     TRACE_MARK,
 )
-from recorder.ptrace.permissions import ptrace_denied_reason
-from seccomp_gen.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.recorder.ptrace.permissions import ptrace_denied_reason
 
 CAP_SYS_ADMIN = 21
 

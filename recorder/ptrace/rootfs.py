@@ -14,7 +14,7 @@ import os
 import signal
 from pathlib import Path
 
-from seccomp_gen.errors import EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.ground.errors import EXIT_NOT_FOUND, SeccompGenError
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000

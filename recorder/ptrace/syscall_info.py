@@ -18,7 +18,7 @@ import struct
 
 from ptrace import PtraceError
 
-from recorder.ptrace.constants import PTRACE_GET_SYSCALL_INFO
+from seccomp_gen.recorder.ptrace.constants import PTRACE_GET_SYSCALL_INFO
 
 # struct ptrace_syscall_info: u8 op, u8 pad[3], u32 arch, u64 ip, u64 sp,
 # then (entry/seccomp) u64 nr, u64 args[6], (seccomp) u32 ret_data.

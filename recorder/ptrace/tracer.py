@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from ptrace import PtraceError
 from ptrace.binding.func import ptrace, ptrace_geteventmsg
 
-from recorder.collector import Collector, read_proc_argv, read_proc_exe
-from recorder.interface import Log
-from recorder.ptrace.constants import (
+from seccomp_gen.recorder.collector import Collector, read_proc_argv, read_proc_exe
+from seccomp_gen.recorder.interface import Log
+from seccomp_gen.recorder.ptrace.constants import (
     GROUP_STOP_SIGNALS,
     NEW_CHILD_EVENTS,
     PTRACE_EVENT_EXEC,
@@ -41,9 +41,9 @@ from recorder.ptrace.constants import (
     SYSCALL_STOP,
     WALL,
 )
-from recorder.ptrace.syscall_info import SIZE as INFO_SIZE
-from recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace, read_key
-from recorder.recording import Process
+from seccomp_gen.recorder.ptrace.syscall_info import SIZE as INFO_SIZE
+from seccomp_gen.recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace, read_key
+from seccomp_gen.recorder.recording import Process
 
 PTRACE_CONT = 7
 PTRACE_DETACH = 17

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from seccomp_gen import __version__
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 #: command name -> (module under seccomp_gen.cli, function): a command's module (and what it imports)
 #: loads only when that command runs, so `record` does not pay for the generator's imports.

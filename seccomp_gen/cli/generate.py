@@ -52,13 +52,13 @@ def generate(
 ) -> None:
     """Generate a least-privilege seccomp profile from RECORDING(s), never looser than the baseline,
     plus its MachineConfig, SCC, pod securityContext, SeccompProfile and node-disruption patch."""
-    from generator import baselines, context, emit, report
-    from generator.minimise import minimise
-    from generator.profile import parse_errno
-    from recorder import recording
-    from seccomp_gen.atomic import check_writable, write_all_atomic
-    from seccomp_gen.errors import SeccompGenError
-    from seccomp_gen.jsonio import dumps_stable
+    from seccomp_gen.generator import baselines, context, emit, report
+    from seccomp_gen.generator.minimise import minimise
+    from seccomp_gen.generator.profile import parse_errno
+    from seccomp_gen.ground.atomic import check_writable, write_all_atomic
+    from seccomp_gen.ground.errors import SeccompGenError
+    from seccomp_gen.ground.jsonio import dumps_stable
+    from seccomp_gen.recorder import recording
 
     emit.validate_name(name)
     emit.validate_role(role)

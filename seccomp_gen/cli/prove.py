@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from seccomp_gen.errors import EXIT_USAGE, SeccompGenError
+from seccomp_gen.ground.errors import EXIT_USAGE, SeccompGenError
 
 if TYPE_CHECKING:
-    from generator.profile import Profile
-    from generator.verify import Lack
+    from seccomp_gen.generator.profile import Profile
+    from seccomp_gen.prove.verify import Lack
 
 
 def _stderr(message: str) -> None:
@@ -21,8 +21,8 @@ def _stderr(message: str) -> None:
 
 
 def _load_profile(path: str) -> Profile:
-    from generator import profile as profile_io
-    from generator.verify import require_profile_arch
+    from seccomp_gen.generator import profile as profile_io
+    from seccomp_gen.prove.verify import require_profile_arch
 
     prof = profile_io.load(path)
     require_profile_arch(prof)
@@ -85,8 +85,8 @@ def verify(profile_path: str, caps: tuple[str, ...], complain: bool, allow_privi
     \b
       seccomp-gen verify --profile deploy/app.json -- ./app --flag
     """
-    from generator.context import normalise_cap
-    from generator.verify import context_for, lacks_from_denials, run_verify
+    from seccomp_gen.generator.context import normalise_cap
+    from seccomp_gen.prove.verify import context_for, lacks_from_denials, run_verify
 
     prof = _load_profile(profile_path)
     ctx = context_for(prof, [normalise_cap(c) for c in caps], not allow_privilege_escalation)
@@ -127,12 +127,12 @@ def check(ctx_: click.Context, profile_path: str, caps: tuple[str, ...], fmt: st
       seccomp-gen check --profile deploy/app.json new.recording.json
       seccomp-gen check --profile deploy/app.json --format junit -- make test > seccomp.xml
     """
-    from generator.context import normalise_cap
-    from generator.verify import check_recording, context_for, run_verify
-    from recorder import recording
+    from seccomp_gen.generator.context import normalise_cap
+    from seccomp_gen.prove.verify import check_recording, context_for, run_verify
+    from seccomp_gen.recorder import recording
 
     if report:
-        from seccomp_gen.atomic import check_writable
+        from seccomp_gen.ground.atomic import check_writable
 
         check_writable(report)
     prof = _load_profile(profile_path)
@@ -153,7 +153,7 @@ def check(ctx_: click.Context, profile_path: str, caps: tuple[str, ...], fmt: st
             _stderr(f"seccomp-gen: warning: incomplete recording: {reason}")
     text = _render_lacks(lacks, fmt, f"seccomp-gen check {profile_path}", checked)
     if report:
-        from seccomp_gen.atomic import write_atomic
+        from seccomp_gen.ground.atomic import write_atomic
 
         write_atomic(report, text + "\n")
     else:
@@ -166,8 +166,8 @@ def check(ctx_: click.Context, profile_path: str, caps: tuple[str, ...], fmt: st
 @click.option("-o", "--output", required=True, metavar="FILE", help="The merged recording (written atomically).")
 def merge(inputs: tuple[str, ...], output: str) -> None:
     """Merge recordings: the union of syscalls, counts summed, first callers kept."""
-    from recorder import recording
-    from seccomp_gen.atomic import check_writable
+    from seccomp_gen.ground.atomic import check_writable
+    from seccomp_gen.recorder import recording
 
     check_writable(output)
     merged = recording.merge([recording.load(path) for path in inputs])
@@ -177,7 +177,7 @@ def merge(inputs: tuple[str, ...], output: str) -> None:
 
 
 def _kind(path: str) -> str:
-    from seccomp_gen.jsonio import loads_strict, read_text
+    from seccomp_gen.ground.jsonio import loads_strict, read_text
 
     doc = loads_strict(read_text(path), path)
     if isinstance(doc, dict) and "schema_version" in doc:
@@ -195,9 +195,9 @@ def diff(old: str, new: str, fmt: str) -> None:
     """Compare two profiles or two recordings; exit 1 when they differ, as diff(1) does."""
     from tabulate import tabulate
 
-    from generator import diff as differ
-    from generator import profile as profile_io
-    from recorder import recording
+    from seccomp_gen.generator import profile as profile_io
+    from seccomp_gen.prove import diff as differ
+    from seccomp_gen.recorder import recording
 
     kinds = {_kind(old), _kind(new)}
     if len(kinds) != 1:
@@ -225,9 +225,9 @@ def oci(profile_path: str, caps: tuple[str, ...]) -> None:
     runc and crun read config.json's `linux.seccomp`, not the Docker format: this resolves the
     archMap and the includes/excludes as CRI-O and containerd do (capabilities from --cap).
     """
-    from generator import oci as oci_spec
-    from generator.context import normalise_cap
-    from generator.verify import context_for
+    from seccomp_gen.generator.context import normalise_cap
+    from seccomp_gen.prove import oci as oci_spec
+    from seccomp_gen.prove.verify import context_for
 
     prof = _load_profile(profile_path)
     ctx = context_for(prof, [normalise_cap(c) for c in caps])

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from recorder.interface import Engine
-    from recorder.recording import Recording
+    from seccomp_gen.recorder.interface import Engine
+    from seccomp_gen.recorder.recording import Recording
 
 DEFAULT_OUTPUT = "seccomp-gen.recording.json"
 
@@ -31,7 +31,7 @@ def _pin_choice(value: str) -> int | None:
     if value == "off":
         return None
     if value == "auto":
-        from recorder.ptrace import auto_cpu
+        from seccomp_gen.recorder.ptrace import auto_cpu
 
         return auto_cpu()
     if value.isdigit() and int(value) in allowed:
@@ -59,8 +59,8 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tuple[str, ...],
                   comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
                   log: Callable[[str], None]) -> Engine:
-    from recorder.audit import AuditFilter, AuditLogEngine
-    from recorder.audit.engine import parse_time
+    from seccomp_gen.recorder.audit import AuditFilter, AuditLogEngine
+    from seccomp_gen.recorder.audit.engine import parse_time
 
     filt = AuditFilter(
         pids=frozenset(pids), exes=frozenset(exes), comms=frozenset(comms),
@@ -114,9 +114,9 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
 
     With a command, exits with CMD's exit status (128+N when it died of signal N).
     """
-    from recorder import recording
-    from recorder.interface import quiet as say_nothing
-    from seccomp_gen.atomic import check_writable
+    from seccomp_gen.ground.atomic import check_writable
+    from seccomp_gen.recorder import recording
+    from seccomp_gen.recorder.interface import quiet as say_nothing
 
     log = say_nothing if quiet else _stderr
     if engine is None:
@@ -150,15 +150,15 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     if engine == "audit":
         source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, log)
     elif engine == "log":
-        from recorder.log import LogEngine
+        from seccomp_gen.recorder.log import LogEngine
 
         source = LogEngine(command=command, log=log)
     elif engine == "ebpf":
-        from recorder.ebpf import EbpfEngine
+        from seccomp_gen.recorder.ebpf import EbpfEngine
 
         source = EbpfEngine(command=command, cgroup=cgroup_path, duration_s=duration, grace_s=kill_after, log=log)
     else:
-        from recorder.ptrace import PtraceEngine
+        from seccomp_gen.recorder.ptrace import PtraceEngine
 
         source = PtraceEngine(command=command, pid=pids[0] if attach else None,
                               pin_cpu=None if attach else _pin_choice(pin_cpu), grace_s=kill_after,

@@ -11,7 +11,7 @@ def show(recording_file: str) -> None:
     """Print the syscalls of a Recording per architecture, with counts and first caller."""
     from tabulate import tabulate
 
-    from recorder import recording
+    from seccomp_gen.recorder import recording
 
     rec = recording.load(recording_file)
     src = rec.source

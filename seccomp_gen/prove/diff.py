@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from generator.profile import Profile, Rule
-from recorder.recording import Recording
+from seccomp_gen.generator.profile import Profile, Rule
+from seccomp_gen.recorder.recording import Recording
 
 
 @dataclass(frozen=True)

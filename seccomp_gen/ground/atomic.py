@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:

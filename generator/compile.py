@@ -22,10 +22,10 @@ from typing import Any
 
 import pyseccomp
 
-from generator.context import Context
-from generator.profile import Profile, Rule
-from recorder import syscalls
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.profile import Profile, Rule
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
 
 _OPS = {
     "SCMP_CMP_NE": pyseccomp.NE,

@@ -29,11 +29,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from generator import tables
-from generator.context import Context
-from generator.profile import Arg, Filter, Profile, Rule, arg_to_json
-from recorder import syscalls
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import tables
+from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.profile import Arg, Filter, Profile, Rule, arg_to_json
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
 
 _KERNEL = re.compile(r"^(\d+)\.(\d+)")
 

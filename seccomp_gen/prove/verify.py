@@ -20,16 +20,17 @@ from dataclasses import dataclass, field
 
 import pyseccomp
 
-from generator import bpf, tables
-from generator.context import Context
-from generator.enforce import action_value, compile_profile
-from generator.profile import PERMISSIVE_ACTIONS, ArchMapEntry, Profile
-from recorder import syscalls
-from recorder.collector import Collector
-from recorder.interface import Log, quiet
-from recorder.ptrace import answer, record_command
-from recorder.recording import Recording, SyscallUse
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.generator import tables
+from seccomp_gen.generator.compile import action_value, compile_profile
+from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.profile import PERMISSIVE_ACTIONS, ArchMapEntry, Profile
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.prove import bpf
+from seccomp_gen.recorder.collector import Collector
+from seccomp_gen.recorder.interface import Log, quiet
+from seccomp_gen.recorder.ptrace import answer, record_command
+from seccomp_gen.recorder.recording import Recording, SyscallUse
 
 _EPERM = 1
 #: At most this many argument combinations are evaluated per syscall.
@@ -120,7 +121,7 @@ def run_verify(profile: Profile, ctx: Context, command: Sequence[str], *, compla
 
 
 def _has_sys_admin() -> bool:
-    from recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability
+    from seccomp_gen.recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability
 
     return has_capability(CAP_SYS_ADMIN)
 

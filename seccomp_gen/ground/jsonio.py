@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 
 #: Inputs larger than this are refused rather than read into memory whole.
 MAX_JSON_BYTES = 256 * 1024 * 1024
