@@ -10,11 +10,12 @@ the recordings saw (grouped under the host architecture that runs them), the cap
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from seccomp_gen.generator import tables
-from seccomp_gen.generator.profile import ArchMapEntry, Rule
+from seccomp_gen.generator.profile import ArchMapEntry, Filter, Rule
 from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.errors import SeccompGenError
 
@@ -35,20 +36,10 @@ class Context:
         """Every architecture in the filter: the hosts and their recorded sub-architectures."""
         return tuple(sorted({a for e in self.arch_map for a in (e.architecture, *e.sub_architectures)}))
 
-    def _arch_ok(self, rule: Rule, host: str) -> bool:
-        names = set(tables.host_names(host))
-        if rule.includes.arches and not names & set(rule.includes.arches):
-            return False
-        return not (rule.excludes.arches and names & set(rule.excludes.arches))
-
     def applies(self, rule: Rule) -> bool:
-        """Would a runtime in this context load the rule? minKernel is assumed met (it is kept on the
-        rule, so a runtime that knows the node's kernel still decides)."""
-        if any(cap not in self.caps for cap in rule.includes.caps):
-            return False
-        if any(cap in self.caps for cap in rule.excludes.caps):
-            return False
-        return any(self._arch_ok(rule, host) for host in self.hosts)
+        """Would a runtime in this context load the rule (on any of its hosts)? minKernel is assumed
+        met (it is kept on the rule, so a runtime that knows the node's kernel still decides)."""
+        return any(rule_applies(rule, self.caps, host) for host in self.hosts)
 
     def why_not(self, rule: Rule) -> str:
         """Why a rule does not apply here, for reports (`needs CAP_SYS_ADMIN`)."""
@@ -59,6 +50,46 @@ class Context:
         if present:
             return "not with " + ", ".join(present)
         return "not on " + ", ".join(self.hosts)
+
+
+KernelVersion = tuple[int, int]
+_KERNEL = re.compile(r"^(\d+)\.(\d+)")
+
+
+def kernel_version(release: str) -> KernelVersion:
+    """`uname -r` ("6.1.0-18-amd64") or a minKernel ("4.8") -> (6, 1)."""
+    match = _KERNEL.match(release)
+    if match is None:
+        raise SeccompGenError(f"cannot read a kernel version from {release!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _fires(f: Filter, caps: frozenset[str], host: tuple[str, ...], kernel: KernelVersion | None,
+           include: bool) -> bool:
+    """Does an includes (include=True) / excludes (False) filter hold for this host? Unknown
+    kernel: minKernel is taken as met, so an includes holds and an excludes does not fire."""
+    kernel_met = bool(f.min_kernel) and (kernel is None or kernel >= kernel_version(f.min_kernel or ""))
+    if include:
+        if f.arches and not set(f.arches) & set(host):
+            return False
+        if any(cap not in caps for cap in f.caps):
+            return False
+        return not f.min_kernel or kernel_met
+    if f.arches and set(f.arches) & set(host):
+        return True
+    if any(cap in caps for cap in f.caps):
+        return True
+    return bool(f.min_kernel) and kernel is not None and kernel_met
+
+
+def rule_applies(rule: Rule, caps: frozenset[str], native: str, kernel: KernelVersion | None = None) -> bool:
+    """The one rule-applicability test, as CRI-O and containerd resolve `includes`/`excludes` for a
+    container with `caps` on a host whose native arch is `native` (GOARCH names from data/arches.json),
+    minKernel compared with `kernel` when it is known. The generator and the OCI translation share it."""
+    host = tables.host_names(native)
+    if rule.excludes and _fires(rule.excludes, caps, host, kernel, include=False):
+        return False
+    return _fires(rule.includes, caps, host, kernel, include=True)
 
 
 def normalise_cap(cap: str) -> str:

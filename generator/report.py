@@ -10,6 +10,7 @@ from typing import Any
 from tabulate import tabulate
 
 from seccomp_gen.generator.minimise import Findings
+from seccomp_gen.ground.jsonio import dumps_stable
 
 
 def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[str, Any]:
@@ -36,6 +37,11 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
         "warnings": list(findings.warnings),
         "files": list(files),
     }
+
+
+def to_json_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
+    """to_json() as the stable JSON text the CLI prints."""
+    return dumps_stable(to_json(name, findings, files))
 
 
 def _wrap(text: str, width: int = 70) -> str:

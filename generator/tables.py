@@ -1,22 +1,34 @@
-"""Typed access to the data tables in generator/data/ (knowledge of the world is data, not code)."""
+"""Typed access to the data tables in generator/data/ (knowledge of the world is data, not code).
+
+Each table is read once through ground's validating loader, with the shape it must have.
+"""
 
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+from seccomp_gen.ground import kernel
+from seccomp_gen.ground.data import Each, load_table
 from seccomp_gen.ground.errors import SeccompGenError
 
 RUNTIMES = ("crun", "runc")
 
+_EVIDENCE = {"runtime": str, "kernel": str, "date": str, "method": str, "required": [str],
+             "intermittent": Each(str), "other_versions": Each(str), "measured_unneeded": [str]}
+_NEEDS = {"names": [str], "why": str, "evidence": _EVIDENCE}
+_SHAPES: dict[str, dict[str, Any]] = {
+    "runtime_required.json": {"_about": str,
+                              "runtimes": Each({"no_new_privileges": _NEEDS, "privilege_escalation": _NEEDS})},
+    "enosys_fallbacks.json": {"_about": str, "fallbacks": [{"syscall": str, "fallbacks": [str], "why": str}]},
+    "implied.json": {"_about": str, "implied": [{"syscall": str, "when_observed": [str], "why": str}]},
+    "arches.json": {"_about": str, "_about_primary": str, "host_names": Each([str]), "primary_of": Each(str)},
+}
+
 
 def _load(name: str) -> dict[str, Any]:
-    text = resources.files("seccomp_gen.generator").joinpath(f"data/{name}").read_text()
-    doc: dict[str, Any] = json.loads(text)
-    return doc
+    return load_table("seccomp_gen.generator", f"data/{name}", _SHAPES[name])
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,6 @@ def primary_of(arch: str) -> str:
     return primary
 
 
-@functools.lru_cache(maxsize=1)
 def capabilities() -> frozenset[str]:
-    return frozenset(_load("capabilities.json")["capabilities"])
+    """The capability names --cap accepts (ground/data/capabilities.json)."""
+    return frozenset(kernel.capabilities())

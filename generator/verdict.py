@@ -17,24 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from seccomp_gen.generator.profile import PERMISSIVE_ACTIONS, Rule
+from seccomp_gen.ground import kernel
 
-_EPERM = 1
+
+class VerdictKind(StrEnum):
+    ALLOW = "allow"  # always allowed
+    CONDITIONAL = "conditional"  # allowed for some argument values
+    DENY = "deny"  # never allowed
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """`allow`: always allowed; `conditional`: allowed for some argument values; `deny`: never."""
+    """What the rules answer for a syscall, and the deciding rule."""
 
-    kind: str
+    kind: VerdictKind
     action: str
     errno: int | None = None
     rule: int | None = None  # index of the deciding rule in the list given, None for the default action
 
     @property
     def allowed(self) -> bool:
-        return self.kind != "deny"
+        return self.kind != VerdictKind.DENY
 
 
 def _same_as_default(rule: Rule, default_action: str, default_errno: int | None) -> bool:
@@ -42,7 +48,7 @@ def _same_as_default(rule: Rule, default_action: str, default_errno: int | None)
     if rule.action != default_action:
         return False
     if rule.action == "SCMP_ACT_ERRNO":
-        return (rule.errno_ret or _EPERM) == (default_errno or _EPERM)
+        return (rule.errno_ret or kernel.EPERM) == (default_errno or kernel.EPERM)
     return rule.action != "SCMP_ACT_TRACE" or rule.errno_ret == default_errno
 
 
@@ -58,16 +64,16 @@ def decide(
     mine = _mine(rules, name, default_action, default_errno)
     for i, rule in mine:
         if not rule.args:
-            kind = "allow" if rule.action in PERMISSIVE_ACTIONS else "deny"
-            return Verdict(kind, rule.action, rule.errno_ret if kind == "deny" else None, i)
+            kind = VerdictKind.ALLOW if rule.action in PERMISSIVE_ACTIONS else VerdictKind.DENY
+            return Verdict(kind, rule.action, rule.errno_ret if kind == VerdictKind.DENY else None, i)
     allow = [(i, r) for i, r in mine if r.action in PERMISSIVE_ACTIONS]
     if allow:
-        return Verdict("conditional", allow[0][1].action, None, allow[0][0])
+        return Verdict(VerdictKind.CONDITIONAL, allow[0][1].action, None, allow[0][0])
     if default_action in PERMISSIVE_ACTIONS:
         deny = next(((i, r) for i, r in mine), None)
-        return Verdict("conditional", default_action, None, deny[0] if deny else None) if deny else \
-            Verdict("allow", default_action)
-    return Verdict("deny", default_action, default_errno if default_action == "SCMP_ACT_ERRNO" else None)
+        return Verdict(VerdictKind.CONDITIONAL, default_action, None, deny[0] if deny else None) if deny else \
+            Verdict(VerdictKind.ALLOW, default_action)
+    return Verdict(VerdictKind.DENY, default_action, default_errno if default_action == "SCMP_ACT_ERRNO" else None)
 
 
 def decide_args(
@@ -75,15 +81,15 @@ def decide_args(
 ) -> Verdict:
     """The answer for `name` called with these argument values (others unknown)."""
     plain = decide(rules, name, default_action, default_errno)
-    if plain.kind != "conditional":
+    if plain.kind != VerdictKind.CONDITIONAL:
         return plain
     mine = _mine(rules, name, default_action, default_errno)
     for i, rule in mine:
         if rule.action not in PERMISSIVE_ACTIONS and rule.matches_args(values) is True:
-            return Verdict("deny", rule.action, rule.errno_ret, i)
+            return Verdict(VerdictKind.DENY, rule.action, rule.errno_ret, i)
     for i, rule in mine:
         if rule.action in PERMISSIVE_ACTIONS and rule.matches_args(values) is not False:
-            return Verdict("allow", rule.action, None, i)
+            return Verdict(VerdictKind.ALLOW, rule.action, None, i)
     if default_action in PERMISSIVE_ACTIONS:
-        return Verdict("allow", default_action)
-    return Verdict("deny", default_action, default_errno if default_action == "SCMP_ACT_ERRNO" else None)
+        return Verdict(VerdictKind.ALLOW, default_action)
+    return Verdict(VerdictKind.DENY, default_action, default_errno if default_action == "SCMP_ACT_ERRNO" else None)

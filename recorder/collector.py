@@ -6,9 +6,8 @@ libseccomp once per distinct pair when the Recording is built, so counting stays
 
 from __future__ import annotations
 
-import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,11 +63,18 @@ class Collector:
         indices = self.watched.get(key)
         if indices and args:
             for index in indices:
-                values = slot.args.setdefault(index, set())
-                if len(values) < MAX_ARG_VALUES:
-                    values.add(args[index])
-                elif args[index] not in values:
-                    slot.truncated = True
+                self.keep_values(key, index, (args[index],))
+
+    def keep_values(self, key: Key, index: int, values: Iterable[int]) -> None:
+        """Keep argument values of a counted call: at most MAX_ARG_VALUES distinct ones per
+        argument; a value beyond them marks the use `args_truncated`."""
+        slot = self.slots[key]
+        kept = slot.args.setdefault(index, set())
+        for value in values:
+            if len(kept) < MAX_ARG_VALUES:
+                kept.add(value)
+            elif value not in kept:
+                slot.truncated = True
 
     def mark_incomplete(self, reason: str) -> None:
         if reason not in self.incomplete_reasons:
@@ -127,18 +133,3 @@ class Collector:
             warnings=tuple(self.warnings),
         )
 
-
-def read_proc_exe(pid: int) -> str:
-    try:
-        return os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        return ""
-
-
-def read_proc_argv(pid: int) -> tuple[str, ...]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return ()
-    return tuple(part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0")[:-1])

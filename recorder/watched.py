@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import functools
-import json
-from importlib import resources
+from typing import Any
 
 from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.data import Each, load_table
+
+_SHAPE = {"_about": str, "watched": [{"syscall": str, "args": [int], "?arches": Each([int])}]}
 
 
 @functools.lru_cache(maxsize=1)
-def _table() -> list[dict[str, object]]:
-    text = resources.files("seccomp_gen.recorder").joinpath("data/watched_args.json").read_text()
-    watched: list[dict[str, object]] = json.loads(text)["watched"]
-    return watched
+def _table() -> dict[str, Any]:
+    """syscall name -> its entry (args, and per-arch args where they differ)."""
+    doc = load_table("seccomp_gen.recorder", "data/watched_args.json", _SHAPE)
+    return {entry["syscall"]: entry for entry in doc["watched"]}
 
 
 def watched_args(arch: str, name: str) -> tuple[int, ...]:
     """Argument indices of `name` on `arch` whose values are recorded (empty: none)."""
-    for entry in _table():
-        if entry["syscall"] == name:
-            per_arch = entry.get("arches") or {}
-            assert isinstance(per_arch, dict)
-            indices = per_arch.get(arch, entry["args"])
-            return tuple(indices)
-    return ()
+    entry = _table().get(name)
+    if entry is None:
+        return ()
+    indices: list[int] = entry.get("arches", {}).get(arch, entry["args"])
+    return tuple(indices)
 
 
 @functools.lru_cache(maxsize=64)
@@ -41,8 +41,7 @@ def watched_for_token(token: int) -> dict[tuple[int, int], tuple[int, ...]]:
         reported_as = syscalls.ARCH_TOKENS["SCMP_ARCH_X86_64"] if x32 else arch_token
         if reported_as != token:
             continue
-        for entry in _table():
-            name = str(entry["syscall"])
+        for name in _table():
             nr = syscalls.number_of(arch, name)
             if nr is not None:
                 table[(token, nr | syscalls.X32_SYSCALL_BIT if x32 else nr)] = watched_args(arch, name)

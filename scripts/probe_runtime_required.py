@@ -7,7 +7,7 @@ This is the evidence behind generator/data/runtime_required.json. For each runti
 1. The entrypoint is the smallest possible program: a static binary whose only syscall is
    exit_group(0). It is recorded with `seccomp-gen record` outside any container (execve and
    exit_group) and `seccomp-gen generate --runtime R --no-new-privileges|--allow-privilege-escalation`
-   makes its profile, translated into the bundle's linux.seccomp as CRI-O/containerd do (generator/oci.py).
+   makes its profile, translated into the bundle's linux.seccomp as CRI-O/containerd do (seccomp_gen/prove/oci.py).
 2. Candidates: the table's names for that runtime/mode, plus (when strace is installed) every
    syscall that `strace -f` sees the runtime's init make after the filter is loaded (prctl
    PR_SET_SECCOMP or seccomp SECCOMP_SET_MODE_FILTER) and up to the entrypoint's execve, under a
@@ -146,8 +146,8 @@ def discover(runtime: str, nnp: bool, work: Path, rootfs: Path) -> dict[str, int
     return counts
 
 
-def starts(runtime: str, work: Path, rootfs: Path, seccomp: oci.OciSeccomp, nnp: bool, reps: int) -> list[bool]:
-    return [oci_support.run(runtime, work, rootfs, ["/exit0"], seccomp.to_json(), nnp).started(b"")
+def starts(runtime: str, work: Path, rootfs: Path, seccomp: profile.Profile, nnp: bool, reps: int) -> list[bool]:
+    return [oci_support.run(runtime, work, rootfs, ["/exit0"], profile.to_json(seccomp), nnp).started(b"")
             for _ in range(reps)]
 
 

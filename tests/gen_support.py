@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from seccomp_gen.generator import baselines, context
-from seccomp_gen.generator import compile as enforce
+from seccomp_gen.generator.compile import compile_profile
 from seccomp_gen.generator.context import Context
 from seccomp_gen.generator.minimise import Result, minimise
 from seccomp_gen.generator.profile import Profile
@@ -51,7 +51,7 @@ def generate(
 
 
 def program(profile: Profile, ctx: Context) -> bytes:
-    return bpf.export(enforce.compile_profile(profile, ctx).filter)
+    return bpf.export(compile_profile(profile, ctx).filter)
 
 
 def answer(prog: bytes, arch: str, name: str, args: tuple[int, ...] = ()) -> bpf.Answer:

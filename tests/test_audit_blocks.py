@@ -58,7 +58,7 @@ def _recorded(make: Callable[[AuditLogEngine], None], inputs: list[str], filt: A
 def _both_ways(path: Path, filt: AuditFilter | None = None, strict: bool = False) -> tuple[Any, Any]:
     """(what the block reader makes of the file, what the line loop makes of it)."""
     filt = filt or AuditFilter()
-    blockwise = _recorded(lambda e: e._read_input(str(path)), [str(path)], filt, strict)
+    blockwise = _recorded(lambda e: e.read_input(str(path)), [str(path)], filt, strict)
     linewise = _recorded(lambda e: e.feed(str(path), read_lines(str(path))), [str(path)], filt, strict)
     return blockwise, linewise
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.recorder import recording
+from seccomp_gen.recorder.audit import AuditLogEngine
 from tests.helpers import cli
 
 X86_64, X86 = "SCMP_ARCH_X86_64", "SCMP_ARCH_X86"
@@ -232,11 +233,11 @@ def test_audit_log_with_a_command_is_a_usage_error(tmp_path: Path) -> None:
 def test_process_table_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Logs of whole fleets name millions of pids: the Recording lists a bounded number of them
     (memory stays constant) and says how many it left out; every syscall is still counted."""
-    from seccomp_gen.recorder.audit import engine as audit_engine
+    from seccomp_gen.recorder.audit import reader as audit_reader
     from seccomp_gen.recorder.audit.inputs import Line
 
-    monkeypatch.setattr(audit_engine, "MAX_PROCESSES", 5)
-    reader = audit_engine.AuditLogEngine(["many"])
+    monkeypatch.setattr(audit_reader, "MAX_PROCESSES", 5)
+    reader = AuditLogEngine(["many"])
     reader.feed("many", (Line("many", n + 1, seccomp(n + 1, 0, pid=1000 + n)) for n in range(50)))
     rec = reader.finish()
     assert len(rec.processes) == 5 and rec.source.details["processes_not_listed"] == 45

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.recording import Recording
-from tests.helpers import cli, strace_names
+from tests.helpers import cli, need_tool, strace_names
 
 Record = Callable[..., tuple[Recording, int, str]]
 
@@ -27,10 +28,10 @@ def _unavailable() -> str | None:
     if os.geteuid() != 0:
         return "the ebpf engine needs root (CAP_BPF + CAP_PERFMON and a cgroup v2 directory of its own)"
     try:
-        from seccomp_gen.recorder.ebpf import cgroup, engine
+        from seccomp_gen.recorder.ebpf import cgroup, probe
 
         mount = cgroup.find_mount()
-        with engine.Probe(cgroup.cgroup_id(mount.path), None, skip=True, watched={}):
+        with probe.Probe(cgroup.cgroup_id(mount.path), None, skip=True, watched={}):
             pass
     except (SeccompGenError, OSError) as exc:
         return f"BPF is not usable here: {exc}"
@@ -66,14 +67,15 @@ def _leftover_cgroups(pid: int) -> list[Path]:
 def test_program_passes_the_verifier() -> None:
     """Every variant (nested-cgroup check, compat skip map, watched arguments, gate) loads and attaches."""
     from seccomp_gen.ground import syscalls
-    from seccomp_gen.recorder.ebpf import bpf, cgroup, engine, program
+    from seccomp_gen.recorder.ebpf import bpf, cgroup, program
+    from seccomp_gen.recorder.ebpf.probe import Probe
     from seccomp_gen.recorder.watched import watched_for_token
 
     mount = cgroup.find_mount()
     fds_before = set(os.listdir("/proc/self/fd"))
     native = watched_for_token(syscalls.ARCH_TOKENS[syscalls.native_arch()])
     for level, skip, watched, gated in ((0, True, native, True), (None, False, {}, False)):
-        with engine.Probe(cgroup.cgroup_id(mount.path), level, skip=skip, watched=watched, gated=gated) as probe:
+        with Probe(cgroup.cgroup_id(mount.path), level, skip=skip, watched=watched, gated=gated) as probe:
             assert probe.link is not None
             assert bool(probe.args) == bool(watched and probe.watched)
     assert set(os.listdir("/proc/self/fd")) == fds_before  # every map, the program and the link closed
@@ -83,12 +85,16 @@ def test_program_passes_the_verifier() -> None:
         bpf.prog_load_raw_tracepoint(program.mov64_reg(program.R0, program.R2) + program.exit_insn(), "sg_bad")
 
 
-def test_no_privilege_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from seccomp_gen.recorder.ebpf import EbpfEngine, bpf
-
-    monkeypatch.setattr(bpf, "_effective_caps", lambda: 0)
-    with pytest.raises(SeccompGenError, match=r"needs root \(or CAP_BPF and CAP_PERFMON\).*--engine ptrace"):
-        EbpfEngine(command=["/bin/true"]).record()
+def test_no_privilege_is_one_clear_line() -> None:
+    """The engine itself, in a root process whose capabilities were all dropped by the kernel."""
+    setpriv = need_tool("setpriv", "util-linux")
+    code = ("from seccomp_gen.ground.errors import SeccompGenError\n"
+            "from seccomp_gen.recorder.ebpf import EbpfEngine\n"
+            "try:\n    EbpfEngine(command=['/bin/true']).record()\n"
+            "except SeccompGenError as exc:\n    print(exc)\n")
+    proc = subprocess.run([setpriv, "--bounding-set=-all", "--inh-caps=-all", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=60)
+    assert re.search(r"needs root \(or CAP_BPF and CAP_PERFMON\).*--engine ptrace", proc.stdout), proc.stderr
 
 
 def test_no_privilege_from_the_cli() -> None:
@@ -292,7 +298,7 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
 
 _CLONE_PROBE = """
 import os, sys
-from seccomp_gen.recorder.ptrace.clone_into import fork_into_cgroup
+from seccomp_gen.recorder.launch.clone_into import fork_into_cgroup
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
 pid = fork_into_cgroup(fd)
 if pid == 0:
@@ -326,12 +332,12 @@ def test_launch_without_clone3_moves_the_child_at_exec(tmp_path: Path, monkeypat
     """Where the kernel cannot clone into the cgroup (before 5.7, or a threaded caller), the child is
     forked as usual and moved at its execve: the recording is the same, set-up calls excluded."""
     from seccomp_gen.recorder.ebpf.engine import EbpfEngine
-    from seccomp_gen.recorder.ptrace import launch
+    from seccomp_gen.recorder.launch import spawn
 
     def unsupported(_fd: int) -> int:
         raise OSError(38, "ENOSYS")
 
-    monkeypatch.setattr(launch, "fork_into_cgroup", unsupported)
+    monkeypatch.setattr(spawn, "fork_into_cgroup", unsupported)
     moved = EbpfEngine(command=["/bin/true"]).record()
     cloned, code, _ = _ebpf(tmp_path, "/bin/true")
     assert code == 0 and moved.exit_status == 0

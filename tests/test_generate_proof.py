@@ -42,7 +42,7 @@ def profile_for(rec: Recording, baseline: str) -> tuple[Profile, context.Context
 
 
 def prove(argv: Sequence[str], baseline: str) -> tuple[Profile, context.Context, Findings]:
-    from seccomp_gen.generator.compile import run_confined
+    from seccomp_gen.prove.enforce import run_confined
 
     expected = run_plain(argv)
     rec = _recorded(tuple(argv))
@@ -106,7 +106,7 @@ def test_i386_program_runs_under_generated_profile(workload: Callable[..., Path]
 def test_denied_syscall_really_fails_under_the_profile(workload: Callable[..., Path]) -> None:
     """The converse: the threads workload under a profile from a recording without the thread
     calls fails - the filter is enforced, not decorative."""
-    from seccomp_gen.generator.compile import run_confined
+    from seccomp_gen.prove.enforce import run_confined
 
     argv = [str(workload("threads"))]
     rec = _recorded(tuple(argv))

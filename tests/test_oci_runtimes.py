@@ -1,5 +1,5 @@
 """End to end in real OCI runtimes: a generated profile, resolved into the bundle's linux.seccomp as
-CRI-O and containerd resolve a localhost profile (generator/oci.py), run by runc and crun.
+CRI-O and containerd resolve a localhost profile (seccomp_gen/prove/oci.py), run by runc and crun.
 
 - A busybox `sh -c` entrypoint is recorded with `seccomp-gen record --rootfs` outside any container,
   its profile generated for the runtime and mode (`--runtime`, `--no-new-privileges` /
@@ -170,7 +170,7 @@ def test_generated_profile_without_the_table_fails(work: Path, rootfs: Path, run
         [syscalls.native_arch()], [syscalls.native_arch()]))
     names = set(table()[runtime]["no_new_privileges"]["names"]) - {"exit_group"}
     kept = tuple(sorted(set().union(*(set(c["names"]) for c in seccomp["syscalls"])) - names))
-    result = oci_support.run(runtime, work, rootfs, argv, oci.with_allowed(stripped, kept).to_json(), True)
+    result = oci_support.run(runtime, work, rootfs, argv, profile.to_json(oci.with_allowed(stripped, kept)), True)
     assert not result.started(b""), "started without any runtime-required syscall"
 
 
@@ -187,7 +187,7 @@ def test_each_runtime_required_name_is_needed(work: Path, rootfs: Path, runtime:
                             context.build([syscalls.native_arch()], [syscalls.native_arch()]))
     assert names - set(evidence["other_versions"]) <= seccomp.names() | {"openat2", "statx"}
     for _ in range(2):
-        result = oci_support.run(runtime, work, rootfs, argv, seccomp.to_json(), MODES[mode])
+        result = oci_support.run(runtime, work, rootfs, argv, profile.to_json(seccomp), MODES[mode])
         assert result.started(b""), f"the generated profile does not start the container: {result.why()}"
     version = runtime_version(runtime)
     if version.split()[-1] not in evidence["runtime"]:
@@ -196,7 +196,7 @@ def test_each_runtime_required_name_is_needed(work: Path, rootfs: Path, runtime:
     # exit0's own code calls only exit_group: execve is the runtime's exec of it.
     still_starts = []
     for name in sorted(evidence["required"]):
-        result = oci_support.run(runtime, work, rootfs, argv, oci.without(seccomp, name).to_json(), MODES[mode])
+        result = oci_support.run(runtime, work, rootfs, argv, profile.to_json(oci.without(seccomp, name)), MODES[mode])
         if result.started(b""):
             still_starts.append(name)
     assert not still_starts, f"{runtime} ({mode}) starts without {still_starts}: not required"

@@ -1,4 +1,4 @@
-"""generator/oci.py: a Docker-format profile resolved into the runtime-spec's linux.seccomp, as
+"""seccomp_gen/prove/oci.py: a Docker-format profile resolved into the runtime-spec's linux.seccomp, as
 CRI-O (containers-common pkg/seccomp) and containerd/Docker (moby profiles/seccomp) resolve a
 localhost profile: conditions evaluated for the host and the container's capabilities, then removed."""
 
@@ -47,8 +47,8 @@ PROFILE = {
 }
 
 
-def names(seccomp: oci.OciSeccomp) -> list[tuple[str, ...]]:
-    return [call.names for call in seccomp.syscalls]
+def names(seccomp: profile.Profile) -> list[tuple[str, ...]]:
+    return [call.names for call in seccomp.rules]
 
 
 def test_conditions_resolved_for_the_host_and_no_caps() -> None:
@@ -116,10 +116,10 @@ def test_both_architectures_and_arch_map_is_an_error() -> None:
 def test_without_and_with_allowed() -> None:
     out = oci.translate(load(PROFILE), ctx(), native=X86_64)
     less = oci.without(out, "write")
-    assert less.syscalls[0].names == ("read",) and "write" not in less.names()
+    assert less.rules[0].names == ("read",) and "write" not in less.names()
     assert "personality" not in oci.without(out, "personality").names()
     more = oci.with_allowed(out, ("read", "close"))
-    assert more.syscalls[-1] == oci.OciSyscall(("close",), "SCMP_ACT_ALLOW")
+    assert more.rules[-1] == Rule(("close",), "SCMP_ACT_ALLOW")
     assert oci.with_allowed(out, ("read",)) is out
 
 
@@ -132,7 +132,7 @@ def test_baselines_resolve_like_the_context(name: str) -> None:
         c = ctx(*caps)
         out = oci.translate(base, c, native=X86_64)
         expected = [r for r in base.rules if c.applies(r)]
-        assert [(call.names, call.action, call.errno_ret, call.args) for call in out.syscalls] == [
+        assert [(call.names, call.action, call.errno_ret, call.args) for call in out.rules] == [
             (r.names, r.action, r.errno_ret, r.args) for r in expected]
 
 

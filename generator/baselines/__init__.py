@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from seccomp_gen.generator import profile as profile_mod
 from seccomp_gen.generator.profile import Profile
+from seccomp_gen.ground.data import Each, load_table_text
 from seccomp_gen.ground.errors import SeccompGenError
-from seccomp_gen.ground.jsonio import loads_strict, read_text
+from seccomp_gen.ground.jsonio import read_text
 
 BUNDLED = ("crio", "containers-common", "moby")
 DEFAULT = "crio"
@@ -37,10 +36,13 @@ class Baseline:
         )
 
 
+_SHAPE = {"name": str, "description": str, "provenance": {"generated_by": str, "sources": [Each(str)]},
+          "profile": dict}
+
+
 def _bundled(name: str) -> Baseline:
-    text = resources.files("seccomp_gen.generator").joinpath(f"baselines/{name}.json").read_text()
+    doc, text = load_table_text("seccomp_gen.generator", f"baselines/{name}.json", _SHAPE)
     where = f"generator/baselines/{name}.json"
-    doc: dict[str, Any] = loads_strict(text, where)
     return Baseline(
         name=name,
         description=doc["description"],

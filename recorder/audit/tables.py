@@ -1,13 +1,22 @@
-"""recorder/data/audit.json, loaded once: record types, seccomp action codes, loss evidence."""
+"""recorder/data/audit.json, loaded once: record types, loss evidence, hex-encoded fields."""
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
+
+from seccomp_gen.ground import kernel
+from seccomp_gen.ground.data import Each, load_table
+
+_SHAPE = {
+    "_about": str,
+    "record_types": Each(int),
+    "loss_patterns": [{"regex": str, "what": str}],
+    "hex_encoded_fields": [str],
+    "serial_exempt_prefixes": [str],
+    "standalone_event_prefixes": [str],
+}
 
 
 @dataclass(frozen=True)
@@ -19,24 +28,22 @@ class LossPattern:
 @dataclass(frozen=True)
 class AuditTables:
     type_numbers: dict[str, int]  # "SECCOMP" -> 1326
-    actions: dict[int, str]  # 0x7ffc0000 -> "SCMP_ACT_LOG"
-    action_mask: int
     loss_patterns: tuple[LossPattern, ...]
     hex_fields: frozenset[str]
     serial_exempt: tuple[str, ...]  # type prefixes whose serials are not the kernel's (auditd's own)
     standalone: tuple[str, ...]  # type prefixes that are events of their own: a log with them is unfiltered
 
-    def action_of(self, code: int) -> str:
-        return self.actions.get(code & self.action_mask, f"code_0x{code & self.action_mask:08x}")
+    @staticmethod
+    def action_of(code: int) -> str:
+        """The seccomp action of a SECCOMP record's code= (the filter's return value)."""
+        return kernel.action_of_code(code)
 
 
 @functools.lru_cache(maxsize=1)
 def tables() -> AuditTables:
-    raw: dict[str, Any] = json.loads(resources.files("seccomp_gen.recorder").joinpath("data/audit.json").read_text())
+    raw = load_table("seccomp_gen.recorder", "data/audit.json", _SHAPE)
     return AuditTables(
         type_numbers=dict(raw["record_types"]),
-        actions={int(code, 16): name for code, name in raw["seccomp_actions"].items()},
-        action_mask=int(raw["seccomp_action_mask"], 16),
         loss_patterns=tuple(LossPattern(re.compile(p["regex"]), p["what"]) for p in raw["loss_patterns"]),
         hex_fields=frozenset(raw["hex_encoded_fields"]),
         serial_exempt=tuple(raw["serial_exempt_prefixes"]),

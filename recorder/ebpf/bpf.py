@@ -14,6 +14,7 @@ import platform
 import struct
 
 from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.recorder.launch.caps import has_capability
 
 #: bpf(2) syscall numbers per machine.
 _BPF_NR = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351, "riscv64": 280}
@@ -36,10 +37,6 @@ _LOG_SIZE = 1 << 20
 #: How many of the verifier log's last lines an error shows.
 LOG_TAIL_LINES = 12
 
-CAP_SYS_ADMIN = 21
-CAP_PERFMON = 38
-CAP_BPF = 39
-
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
@@ -52,21 +49,9 @@ class BpfError(SeccompGenError):
         self.errno = err
 
 
-def _effective_caps() -> int:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("CapEff:"):
-                    return int(line.split()[1], 16)
-    except OSError:
-        pass
-    return 0
-
-
 def privilege_problem() -> str | None:
     """Why this process cannot load a tracing program, or None (root, or CAP_BPF + CAP_PERFMON)."""
-    caps = _effective_caps()
-    if caps >> CAP_SYS_ADMIN & 1 or (caps >> CAP_BPF & 1 and caps >> CAP_PERFMON & 1):
+    if has_capability("CAP_SYS_ADMIN") or (has_capability("CAP_BPF") and has_capability("CAP_PERFMON")):
         return None
     return "the ebpf engine needs root (or CAP_BPF and CAP_PERFMON): run it as root, or use --engine ptrace"
 

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import pyseccomp
 
-from seccomp_gen.ground.errors import EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit.engine import AuditFilter, AuditLogEngine
 from seccomp_gen.recorder.audit.inputs import Line
 from seccomp_gen.recorder.interface import Log, quiet
+from seccomp_gen.recorder.launch import filters, signals, spawn
+from seccomp_gen.recorder.launch.status import exec_error, shell_status
 from seccomp_gen.recorder.log.harvest import AuditdLogHarvester, Harvester, KmsgHarvester, auditd_running, session_of
-from seccomp_gen.recorder.ptrace import shell_status
-from seccomp_gen.recorder.ptrace.launch import CAP_SYS_ADMIN, has_capability, resolve_command
 from seccomp_gen.recorder.recording import Recording
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -64,10 +64,8 @@ def _printk_unlimited(log: Log) -> Iterator[bool]:
 
 
 def _log_filter() -> pyseccomp.SyscallFilter:
-    flt = pyseccomp.SyscallFilter(pyseccomp.LOG)
-    flt.set_attr(pyseccomp.Attr.ACT_BADARCH, pyseccomp.LOG)  # compat (int $0x80) calls too
-    flt.set_attr(pyseccomp.Attr.CTL_NNP, int(not has_capability(CAP_SYS_ADMIN)))
-    return flt
+    """Every call allowed and logged, compat (int $0x80) calls too."""
+    return filters.new_filter(pyseccomp.LOG)[0]
 
 
 def _marker() -> int:
@@ -93,21 +91,26 @@ def _new_audit_session() -> None:
         pass  # the parent notices: the records then carry the old session
 
 
-def _spawn(command: Sequence[str], path: str, flt: pyseccomp.SyscallFilter) -> int:
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        code = EXIT_NOT_FOUND
+def _spawn(command: Sequence[str], path: str, flt: pyseccomp.SyscallFilter) -> spawn.Child:
+    """CMD in a fresh audit session, under the LOG filter."""
+
+    def setup() -> None:
+        _new_audit_session()
+        flt.load()
+
+    return spawn.start(path, command, setup=setup)
+
+
+def _reap_all(pid: int) -> int | None:
+    """Wait for every child (orphans come back to a subreaper); the shell status of `pid`."""
+    status: int | None = None
+    while True:
         try:
-            for signum in (signal.SIGPIPE, signal.SIGXFSZ):
-                signal.signal(signum, signal.SIG_DFL)
-            _new_audit_session()
-            flt.load()
-            os.execv(path, list(command))
-        except OSError:
-            code = 126
-        finally:
-            os._exit(code)
-    return pid
+            child, wstatus = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return status
+        if child == pid:
+            status = shell_status(wstatus)
 
 
 @dataclass
@@ -132,33 +135,29 @@ class LogEngine:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         interrupted: list[int] = []
-        pid = _spawn(self.command, path, flt)
+        child = _spawn(self.command, path, flt)
+        pid = child.pid
 
         def forward(signum: int, _frame: object) -> None:
             interrupted.append(signum)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
 
-        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         status: int | None = None
         try:
-            while True:
-                try:
-                    child, wstatus = os.waitpid(-1, 0)
-                except ChildProcessError:
-                    break
-                if child == pid:
-                    status = shell_status(wstatus)
+            with signals.handling(forward):
+                status = _reap_all(pid)
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
             libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        exec_errno = child.exec_errno()
+        if exec_errno is not None:
+            raise exec_error(self.command[0], exec_errno)
         reason = f"interrupted by {signal.Signals(interrupted[0]).name}" if interrupted else None
         return pid, status, reason
 
     def record(self) -> Recording:
         started = datetime.now(UTC)
-        path = resolve_command(self.command)
+        path = spawn.resolve_command(self.command)
         flt = _log_filter()
         harvester = self._harvester()
         with _printk_unlimited(self.log) if isinstance(harvester, KmsgHarvester) else contextlib.nullcontext():

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from ptrace import PtraceError
 from ptrace.binding.func import ptrace, ptrace_geteventmsg
 
-from seccomp_gen.recorder.collector import Collector, read_proc_argv, read_proc_exe
+from seccomp_gen.recorder.collector import Collector
 from seccomp_gen.recorder.interface import Log
+from seccomp_gen.recorder.launch import proc, signals
 from seccomp_gen.recorder.ptrace.constants import (
     GROUP_STOP_SIGNALS,
     NEW_CHILD_EVENTS,
@@ -44,6 +45,9 @@ from seccomp_gen.recorder.ptrace.constants import (
 from seccomp_gen.recorder.ptrace.syscall_info import SIZE as INFO_SIZE
 from seccomp_gen.recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace, read_key
 from seccomp_gen.recorder.recording import Process
+
+#: The tracer's signals: the interrupts, and the alarm that ends the grace period.
+TRACER_SIGNALS = (*signals.INTERRUPTS, signal.SIGALRM)
 
 PTRACE_CONT = 7
 PTRACE_DETACH = 17
@@ -74,18 +78,7 @@ class _Task:
 
 def _read_status_ids(tid: int) -> tuple[int, int]:
     """(Tgid, PPid) of a task from /proc; (tid, 0) when it is already gone."""
-    tgid, ppid = tid, 0
-    try:
-        with open(f"/proc/{tid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"Tgid:"):
-                    tgid = int(line.split()[1])
-                elif line.startswith(b"PPid:"):
-                    ppid = int(line.split()[1])
-                    break
-    except (OSError, ValueError):
-        pass
-    return tgid, ppid
+    return proc.read_ids(tid) or (tid, 0)
 
 
 class Tracer:
@@ -121,10 +114,10 @@ class Tracer:
         task = _Task(tid, tgid, execed)
         self.tasks[tid] = task
         if tgid not in self.exes:
-            exe = read_proc_exe(tgid) or (self.exes.get(creator.tgid, "") if creator is not None else "")
+            exe = proc.read_exe(tgid) or (self.exes.get(creator.tgid, "") if creator is not None else "")
             self.exes[tgid] = exe
             if execed:
-                self.processes[tgid] = Process(tgid, ppid, exe, read_proc_argv(tgid))
+                self.processes[tgid] = Process(tgid, ppid, exe, proc.read_argv(tgid))
         return task
 
     def _resume(self, tid: int, sig: int = 0, request: int | None = None) -> None:
@@ -245,11 +238,11 @@ class Tracer:
             # without an exit report.
             self.tasks.pop(former, None)
             self.pending_execve.pop(former, None)
-        exe = read_proc_exe(task.tid)
+        exe = proc.read_exe(task.tid)
         self.exes[task.tgid] = exe
         old = self.processes.get(task.tgid)
         ppid = old.ppid if old else _read_status_ids(task.tid)[1]
-        self.processes[task.tgid] = Process(task.tgid, ppid, exe, read_proc_argv(task.tid))
+        self.processes[task.tgid] = Process(task.tgid, ppid, exe, proc.read_argv(task.tid))
         pending = self.pending_execve.pop(task.tid, None) or self.pending_execve.pop(former, None)
         if not task.execed:
             task.execed = True

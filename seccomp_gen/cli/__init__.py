@@ -13,18 +13,28 @@ from typing import Any
 import click
 
 from seccomp_gen import __version__
-from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.ground.errors import CommandNotExecutable, CommandNotFound, SeccompGenError
+
+#: Exit statuses, chosen here only: bad input or a refused operation is 2 (as click's usage errors);
+#: a command that does not exist or cannot be executed exits as a shell would.
+EXIT_ERROR = 2
+EXIT_STATUS: tuple[tuple[type[SeccompGenError], int], ...] = ((CommandNotFound, 127), (CommandNotExecutable, 126))
+
+
+def exit_status(exc: SeccompGenError) -> int:
+    """The exit status for a domain error."""
+    return next((code for kind, code in EXIT_STATUS if isinstance(exc, kind)), EXIT_ERROR)
 
 #: command name -> (module under seccomp_gen.cli, function): a command's module (and what it imports)
 #: loads only when that command runs, so `record` does not pay for the generator's imports.
 COMMANDS: dict[str, tuple[str, str]] = {
     "record": ("record", "record"),
     "generate": ("generate", "generate"),
-    "verify": ("prove", "verify"),
-    "check": ("prove", "check"),
-    "merge": ("prove", "merge"),
-    "diff": ("prove", "diff"),
-    "oci": ("prove", "oci"),
+    "verify": ("verify", "verify"),
+    "check": ("check", "check"),
+    "merge": ("merge", "merge"),
+    "diff": ("diff", "diff"),
+    "oci": ("oci", "oci"),
     "show": ("show", "show"),
 }
 
@@ -49,7 +59,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SeccompGenError as exc:
             click.echo(f"seccomp-gen: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(exit_status(exc))
         except BrokenPipeError:
             # `seccomp-gen ... | head`: end quietly, as a well-behaved filter does.
             sys.stderr.close()

@@ -1,13 +1,10 @@
 """`seccomp-gen generate`: recordings + baseline + context flags -> profile, OpenShift artifacts, report.
 
-A thin layer: flags become library calls (generator.*, imported lazily so `--help` stays fast),
-SeccompGenError becomes one line and exit 2 (in cli/__init__.py). Every check runs and every
-artifact renders in memory before the first file is written.
+A thin layer: the flags become a generator.run.Request (imported lazily so `--help` stays fast);
+the artifact set is written as one change; the report renders through generator/report.py.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import click
 
@@ -52,52 +49,16 @@ def generate(
 ) -> None:
     """Generate a least-privilege seccomp profile from RECORDING(s), never looser than the baseline,
     plus its MachineConfig, SCC, pod securityContext, SeccompProfile and node-disruption patch."""
-    from seccomp_gen.generator import baselines, context, emit, report
-    from seccomp_gen.generator.minimise import minimise
-    from seccomp_gen.generator.profile import parse_errno
-    from seccomp_gen.ground.atomic import check_writable, write_all_atomic
-    from seccomp_gen.ground.errors import SeccompGenError
-    from seccomp_gen.ground.jsonio import dumps_stable
-    from seccomp_gen.recorder import recording
+    from seccomp_gen.generator import report
+    from seccomp_gen.generator.run import Request
+    from seccomp_gen.generator.run import generate as run_generate
+    from seccomp_gen.ground.atomic import write_set
 
-    emit.validate_name(name)
-    emit.validate_role(role)
-    errno = parse_errno(default_errno) if default_errno is not None else None
-    loaded = [recording.load(path) for path in recordings]
-    merged = recording.merge(loaded)
-    base = baselines.load(baseline)
-    ctx = context.build(
-        recorded_arches=merged.arches(),
-        host_arches=[r.source.host_arch for r in loaded if r.source.host_arch],
-        arches=arches,
-        caps=caps,
-        runtime=runtime,
-        no_new_privileges=no_new_privileges,
-    )
-    result = minimise(merged, base, ctx, allow_extra=allow_extra, default_errno=errno)
-    files = emit.render(name, result, role)
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise SeccompGenError("--out is not a directory", path=str(out))
-    if out.is_dir():
-        for filename in files:
-            check_writable(out / filename)
-    else:
-        parent = out.parent if str(out.parent) else Path(".")
-        if not parent.is_dir():
-            raise SeccompGenError(f"--out: directory {parent} does not exist", path=str(out))
-        try:
-            out.mkdir()
-        except OSError as exc:
-            raise SeccompGenError(f"cannot create --out directory: {exc.strerror}", path=str(out)) from None
-    write_all_atomic({out / filename: data for filename, data in files.items()})
-
-    written = [str(out / f) for f in files]
-    if fmt == "json":
-        click.echo(dumps_stable(report.to_json(name, result.findings, written)), nl=False)
-    else:
-        click.echo(report.to_text(name, result.findings, written), nl=False)
+    result, files = run_generate(Request(recordings, name, baseline, runtime, no_new_privileges, caps, arches,
+                                         role, allow_extra, default_errno))
+    written = [str(path) for path in write_set(out_dir, files)]
+    render = report.to_json_text if fmt == "json" else report.to_text
+    click.echo(render(name, result.findings, written), nl=False)
     if fail_on_extra and result.findings.extras:
         names = ", ".join(sorted({d.name for d in result.findings.extras}))
         click.echo(f"seccomp-gen: observed syscalls the profile does not allow: {names}", err=True)

@@ -11,7 +11,6 @@ import click
 
 if TYPE_CHECKING:
     from seccomp_gen.recorder.interface import Engine
-    from seccomp_gen.recorder.recording import Recording
 
 DEFAULT_OUTPUT = "seccomp-gen.recording.json"
 
@@ -31,7 +30,7 @@ def _pin_choice(value: str) -> int | None:
     if value == "off":
         return None
     if value == "auto":
-        from seccomp_gen.recorder.ptrace import auto_cpu
+        from seccomp_gen.recorder.launch.pinning import auto_cpu
 
         return auto_cpu()
     if value.isdigit() and int(value) in allowed:
@@ -60,7 +59,7 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
                   comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
                   log: Callable[[str], None]) -> Engine:
     from seccomp_gen.recorder.audit import AuditFilter, AuditLogEngine
-    from seccomp_gen.recorder.audit.engine import parse_time
+    from seccomp_gen.recorder.audit.filter import parse_time
 
     filt = AuditFilter(
         pids=frozenset(pids), exes=frozenset(exes), comms=frozenset(comms),
@@ -115,12 +114,38 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     With a command, exits with CMD's exit status (128+N when it died of signal N).
     """
     from seccomp_gen.ground.atomic import check_writable
-    from seccomp_gen.recorder import recording
+    from seccomp_gen.recorder import recording, report
     from seccomp_gen.recorder.interface import quiet as say_nothing
 
     log = say_nothing if quiet else _stderr
-    if engine is None:
-        engine = "audit" if audit_logs else "ebpf" if cgroup_path else "ptrace"
+    engine = _engine_name(engine, audit_logs, cgroup_path)
+    _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict, rootfs, cgroup_path, duration, command)
+    check_writable(output)  # fail before CMD runs, not after
+    if engine == "audit":
+        source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, log)
+    else:
+        source = _run_engine(engine, command, pids, rootfs, cgroup_path, duration, pin_cpu, kill_after, log)
+    rec = source.record()
+    if engine == "audit" and sys.stderr.isatty() and not quiet:
+        click.echo("\r", err=True, nl=False)
+    recording.dump(rec, output)
+    for line in report.summary(rec, output):
+        log(line)
+    # A launched command: exit as it did. Attached or read from logs: success is having recorded it.
+    sys.exit(rec.exit_status or 0 if command else 0)
+
+
+def _engine_name(engine: str | None, audit_logs: tuple[str, ...], cgroup_path: str | None) -> str:
+    """--engine, or the engine the other flags imply."""
+    if engine is not None:
+        return engine
+    return "audit" if audit_logs else "ebpf" if cgroup_path else "ptrace"
+
+
+def _check_flags(engine: str, pids: tuple[int, ...], audit_logs: tuple[str, ...], exes: tuple[str, ...],
+                 comms: tuple[str, ...], since: str | None, until: str | None, strict: bool, rootfs: str | None,
+                 cgroup_path: str | None, duration: float | None, command: tuple[str, ...]) -> None:
+    """Which flags go together: a usage error (exit 2) for every combination that does not."""
     if (cgroup_path is not None or duration is not None) and engine != "ebpf":
         raise click.UsageError("--cgroup and --duration are for --engine ebpf")
     if duration is not None and cgroup_path is None:
@@ -137,47 +162,30 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     attach = engine == "ptrace" and bool(pids)
     if rootfs is not None and (engine != "ptrace" or attach):
         raise click.UsageError("--rootfs runs a command under the ptrace engine")
-    if engine != "audit":
-        if attach and (command or len(pids) > 1):
-            raise click.UsageError("give either one -p PID or a command after --, not both")
-        if not attach and not command and cgroup_path is None:
-            raise click.UsageError("nothing to record: give a command after -- (or -p PID, or --audit-log FILE)")
-        if engine == "log" and pids:
-            raise click.UsageError("--engine log runs a command; -p is for ptrace or --audit-log")
-    check_writable(output)  # fail before CMD runs, not after
-
-    source: Engine
     if engine == "audit":
-        source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, log)
-    elif engine == "log":
+        return
+    if attach and (command or len(pids) > 1):
+        raise click.UsageError("give either one -p PID or a command after --, not both")
+    if not attach and not command and cgroup_path is None:
+        raise click.UsageError("nothing to record: give a command after -- (or -p PID, or --audit-log FILE)")
+    if engine == "log" and pids:
+        raise click.UsageError("--engine log runs a command; -p is for ptrace or --audit-log")
+
+
+def _run_engine(engine: str, command: tuple[str, ...], pids: tuple[int, ...], rootfs: str | None,
+                cgroup_path: str | None, duration: float | None, pin_cpu: str, kill_after: float,
+                log: Callable[[str], None]) -> Engine:
+    """The engine that runs (or attaches to, or watches) the workload."""
+    if engine == "log":
         from seccomp_gen.recorder.log import LogEngine
 
-        source = LogEngine(command=command, log=log)
-    elif engine == "ebpf":
+        return LogEngine(command=command, log=log)
+    if engine == "ebpf":
         from seccomp_gen.recorder.ebpf import EbpfEngine
 
-        source = EbpfEngine(command=command, cgroup=cgroup_path, duration_s=duration, grace_s=kill_after, log=log)
-    else:
-        from seccomp_gen.recorder.ptrace import PtraceEngine
+        return EbpfEngine(command=command, cgroup=cgroup_path, duration_s=duration, grace_s=kill_after, log=log)
+    from seccomp_gen.recorder.ptrace import PtraceEngine
 
-        source = PtraceEngine(command=command, pid=pids[0] if attach else None,
-                              pin_cpu=None if attach else _pin_choice(pin_cpu), grace_s=kill_after,
-                              rootfs=rootfs, log=log)
-    rec = source.record()
-    if engine == "audit" and sys.stderr.isatty() and not quiet:
-        click.echo("\r", err=True, nl=False)
-    recording.dump(rec, output)
-    _summarise(rec, output, log)
-    # A launched command: exit as it did. Attached or read from logs: success is having recorded it.
-    sys.exit(rec.exit_status or 0 if command else 0)
-
-
-def _summarise(rec: Recording, output: str, log: Callable[[str], None]) -> None:
-    for warning in rec.warnings:
-        log(f"seccomp-gen: warning: {warning}")
-    for reason in rec.incomplete_reasons:
-        log(f"seccomp-gen: incomplete: {reason}")
-    distinct = sum(len(uses) for uses in rec.syscalls.values())
-    log(f"seccomp-gen: {rec.total_calls()} syscalls ({distinct} distinct, arches: "
-        f"{', '.join(rec.arches()) or 'none'}) from {len(rec.processes)} processes in "
-        f"{rec.source.duration_s:.2f} s -> {output}")
+    attach = bool(pids)
+    return PtraceEngine(command=command, pid=pids[0] if attach else None,
+                        pin_cpu=None if attach else _pin_choice(pin_cpu), grace_s=kill_after, rootfs=rootfs, log=log)

@@ -73,3 +73,25 @@ def write_all_atomic(files: Mapping[str | os.PathLike[str], bytes | str], mode: 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
     write_all_atomic({path: data}, mode)
+
+
+def write_set(directory: str | os.PathLike[str], files: Mapping[str, bytes | str]) -> list[Path]:
+    """Write an artifact set (file name -> content) into `directory` as one change, creating the
+    directory (not its parents) when it does not exist; every target is checked before anything is
+    written. Returns the paths written."""
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise SeccompGenError("--out is not a directory", path=str(out))
+    if out.is_dir():
+        for filename in files:
+            check_writable(out / filename)
+    else:
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise SeccompGenError(f"--out: directory {parent} does not exist", path=str(out))
+        try:
+            out.mkdir()
+        except OSError as exc:
+            raise SeccompGenError(f"cannot create --out directory: {exc.strerror}", path=str(out)) from None
+    write_all_atomic({out / filename: data for filename, data in files.items()})
+    return [out / filename for filename in files]

@@ -14,42 +14,40 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from seccomp_gen.ground import kernel
 from seccomp_gen.ground.errors import SeccompGenError
 
 _INSN = struct.Struct("=HBBI")
 _M32 = 0xFFFFFFFF
 
-RET_KILL_PROCESS = 0x80000000
-RET_KILL_THREAD = 0x00000000
-RET_TRAP = 0x00030000
-RET_ERRNO = 0x00050000
-RET_TRACE = 0x7FF00000
-RET_LOG = 0x7FFC0000
-RET_ALLOW = 0x7FFF0000
-RET_ACTION_FULL = 0xFFFF0000
-
-
 @dataclass(frozen=True)
 class Answer:
+    """A filter's return value: the action (SECCOMP_RET_*, named from ground's table) and its data."""
+
     raw: int
 
     @property
     def action(self) -> int:
-        return self.raw & RET_ACTION_FULL
+        return self.raw & kernel.action_mask()
+
+    @property
+    def action_name(self) -> str:
+        return kernel.action_of_code(self.raw)
 
     @property
     def data(self) -> int:
-        return self.raw & 0xFFFF
+        return self.raw & kernel.data_mask()
 
     @property
     def allowed(self) -> bool:
-        return self.action in (RET_ALLOW, RET_LOG)
+        return self.action_name in kernel.permissive_actions()
 
     def __str__(self) -> str:
-        names = {RET_ALLOW: "ALLOW", RET_LOG: "LOG", RET_ERRNO: "ERRNO", RET_TRAP: "TRAP", RET_TRACE: "TRACE",
-                 RET_KILL_PROCESS: "KILL_PROCESS", RET_KILL_THREAD: "KILL_THREAD"}
-        name = names.get(self.action, hex(self.action))
-        return f"{name}({self.data})" if self.action in (RET_ERRNO, RET_TRACE) else name
+        name = self.action_name
+        if name.startswith("code_"):
+            return hex(self.action)
+        short = name.removeprefix("SCMP_ACT_")
+        return f"{short}({self.data})" if kernel.action(name).data else short
 
 
 def export(filt: Any) -> bytes:

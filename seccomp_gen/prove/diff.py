@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from seccomp_gen.generator.profile import Profile, Rule
+from seccomp_gen.ground.errors import SeccompGenError
+from seccomp_gen.ground.jsonio import loads_strict, read_text
 from seccomp_gen.recorder.recording import Recording
 
 
@@ -95,3 +97,13 @@ def _args(items: Iterable[tuple[int, tuple[int, ...]]]) -> str:
 
 def to_json(changes: list[Change]) -> list[dict[str, Any]]:
     return [{"kind": c.kind, "subject": c.subject, "old": c.old, "new": c.new} for c in changes]
+
+
+def kind_of(path: str) -> str:
+    """"recording" or "profile": what a file given to `diff` holds."""
+    doc = loads_strict(read_text(path), path)
+    if isinstance(doc, dict) and "schema_version" in doc:
+        return "recording"
+    if isinstance(doc, dict) and "defaultAction" in doc:
+        return "profile"
+    raise SeccompGenError("neither a seccomp-gen recording nor a seccomp profile", path=path)

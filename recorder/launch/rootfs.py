@@ -14,7 +14,8 @@ import os
 import signal
 from pathlib import Path
 
-from seccomp_gen.ground.errors import EXIT_NOT_FOUND, SeccompGenError
+from seccomp_gen.ground.errors import CommandNotFound, SeccompGenError
+from seccomp_gen.recorder.launch.status import SIGNAL_BASE
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
@@ -44,7 +45,7 @@ def resolve_in_root(rootfs: str, command: list[str] | tuple[str, ...]) -> str:
         # lexists: an absolute symlink (bin/sh -> /bin/busybox) points inside the root once chrooted.
         if os.path.lexists(root / candidate.lstrip("/")):
             return candidate if candidate.startswith("/") else "/" + candidate
-    raise SeccompGenError(f"{name}: command not found in {rootfs}", exit_code=EXIT_NOT_FOUND)
+    raise CommandNotFound(f"{name}: command not found in {rootfs}")
 
 
 def enter_namespaces() -> None:
@@ -59,7 +60,7 @@ def enter_namespaces() -> None:
         sig = os.WTERMSIG(status)
         signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
+        os._exit(SIGNAL_BASE + sig)
     os._exit(os.WEXITSTATUS(status))
 
 

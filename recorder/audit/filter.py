@@ -1,0 +1,50 @@
+"""Which audit records count: --pid/--exe/--comm/--since/--until, and complain mode's own filters."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from seccomp_gen.ground.errors import SeccompGenError
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])(?:\s*ago)?$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_time(text: str) -> float:
+    """--since/--until: ISO 8601 (local time unless it says), epoch seconds, or `10m`/`2h ago`."""
+    value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        return time.time() - float(relative.group(1)) * _UNITS[relative.group(2)]
+    try:
+        return float(value.lstrip("@"))
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        raise SeccompGenError(f"cannot read time {text!r}: use ISO 8601 (2026-11-28T12:00:00), "
+                              "epoch seconds, or an age such as 10m or 2h") from None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which records count: all of them when every field is empty."""
+
+    pids: frozenset[int] = frozenset()
+    exes: frozenset[str] = frozenset()
+    comms: frozenset[str] = frozenset()
+    since: float | None = None
+    until: float | None = None
+    sessions: frozenset[str] = frozenset()
+    #: Records of this pid count only from its first execve on (complain mode: the launcher's own
+    #: calls between loading the filter and exec'ing CMD are not CMD's).
+    exec_gate_pid: int | None = None
+    exec_gate_exe: str | None = None
+    exclude_pids: frozenset[int] = frozenset()
+
+    def wants_time(self, timestamp: float) -> bool:
+        return (self.since is None or timestamp >= self.since) and (self.until is None or timestamp <= self.until)

@@ -1,0 +1,37 @@
+"""How a Recording is shown: `show`'s table, and the summary `record` prints when it has written one."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from seccomp_gen.recorder.recording import Recording
+
+
+def table(rec: Recording, path: str) -> str:
+    """`seccomp-gen show`: the header, incomplete reasons and warnings, then one row per syscall."""
+    src = rec.source
+    lines = [f"{path}: engine {src.engine}, command {' '.join(src.command) or '-'}, "
+             f"exit status {rec.exit_status}, {'complete' if rec.complete else 'INCOMPLETE'}"]
+    lines.extend(f"  incomplete: {reason}" for reason in rec.incomplete_reasons)
+    lines.extend(f"  warning: {warning}" for warning in rec.warnings)
+    rows = [
+        (arch, name, use.count, use.first.pid, use.first.exe,
+         " ".join(f"arg{i}={','.join(hex(v) for v in vals)}" for i, vals in use.args.items()))
+        for arch in rec.arches()
+        for name, use in sorted(rec.syscalls[arch].items())
+    ]
+    lines.append(tabulate(rows, headers=["arch", "syscall", "count", "first pid", "first exe", "args"]))
+    lines.append(f"{sum(len(rec.syscalls[a]) for a in rec.arches())} distinct syscalls, "
+                 f"{rec.total_calls()} calls, {len(rec.processes)} processes")
+    return "\n".join(lines)
+
+
+def summary(rec: Recording, output: str) -> list[str]:
+    """What `record` says on stderr after writing `output`: warnings, incompleteness, totals."""
+    lines = [f"seccomp-gen: warning: {warning}" for warning in rec.warnings]
+    lines.extend(f"seccomp-gen: incomplete: {reason}" for reason in rec.incomplete_reasons)
+    distinct = sum(len(uses) for uses in rec.syscalls.values())
+    lines.append(f"seccomp-gen: {rec.total_calls()} syscalls ({distinct} distinct, arches: "
+                 f"{', '.join(rec.arches()) or 'none'}) from {len(rec.processes)} processes in "
+                 f"{rec.source.duration_s:.2f} s -> {output}")
+    return lines
