@@ -17,7 +17,7 @@ This is the evidence behind generator/data/runtime_required.json. For each runti
    every run without it fails, `intermittent` when some do, `unneeded` when none does.
 
 Runs as root with runc, crun (Debian packages runc, crun) and busybox-static installed. Every
-container is deleted afterwards (tests/oci_support.py). Example:
+container is deleted afterwards (tests/support/oci.py). Example:
 
     sudo .venv/bin/python scripts/probe_runtime_required.py --reps 3 --json probe.json
 """
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seccomp_gen.generator import context, profile, tables
 from seccomp_gen.ground import syscalls
 from seccomp_gen.prove import oci
-from tests import oci_support
+from tests.support import oci as oci_support
 
 EXIT0_C = r"""
 /* The smallest entrypoint: its only syscall is exit_group(0). */

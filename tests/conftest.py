@@ -10,7 +10,7 @@ import pytest
 
 from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.recording import Recording
-from tests.helpers import cli, compile_c
+from tests.support.process import cli, compile_c
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 
 from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.recording import Recording
-from tests.helpers import cli
+from tests.support.process import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audit"
 WORK = "/tmp/seccomp-gen-fixtures/work"

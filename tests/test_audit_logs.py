@@ -14,7 +14,7 @@ import pytest
 
 from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.audit import AuditLogEngine
-from tests.helpers import cli
+from tests.support.process import cli
 
 X86_64, X86 = "SCMP_ARCH_X86_64", "SCMP_ARCH_X86"
 

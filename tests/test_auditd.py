@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.recorder import recording
-from tests.helpers import cli, need_tool
+from tests.support.process import cli, need_tool
 
 Record = Callable[..., tuple[recording.Recording, int, str]]
 

@@ -19,7 +19,7 @@ import pytest
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.recording import Recording
-from tests.helpers import cli, need_tool, strace_names
+from tests.support.process import cli, need_tool, strace_names
 
 Record = Callable[..., tuple[Recording, int, str]]
 
@@ -142,7 +142,7 @@ def test_compat_calls_keep_their_real_arch(workload: Callable[..., Path], tmp_pa
     assert "writev" not in rec.names("SCMP_ARCH_X86_64")
     assert rec.syscalls["SCMP_ARCH_X86"]["getpid"].count == 1
     m32, code, _ = _ebpf(tmp_path, str(workload("hello", "-m32")))
-    assert code == 0 and rec.source.details["compat_calls"].startswith("recorded through ptrace")
+    assert code == 0 and m32.source.details["compat_calls"].startswith("recorded through ptrace")
     assert m32.names("SCMP_ARCH_X86_64") == {"execve"} and "write" in m32.names("SCMP_ARCH_X86")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.recorder import recording
-from tests.gen_support import X86_64, make_recording, write_recording
+from tests.support.generate import X86_64, make_recording, write_recording
 
 GOOD = make_recording({X86_64: {"read": None, "exit_group": None}})
 

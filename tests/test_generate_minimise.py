@@ -14,7 +14,7 @@ from seccomp_gen.generator.profile import dumps
 from seccomp_gen.generator.tables import runtime_needs
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.recording import Recording
-from tests.gen_support import X86, X86_64, answer, generate, make_recording, program
+from tests.support.generate import X86, X86_64, answer, generate, make_recording, program
 
 BASIC: dict[str, dict[int, tuple[int, ...]] | None] = {
     "read": None, "write": None, "exit_group": None, "execve": None, "mmap": None,

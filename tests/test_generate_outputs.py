@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from seccomp_gen.cli import main
 from seccomp_gen.generator.emit.scc import RESTRICTED_V2
 from seccomp_gen.generator.profile import loads
-from tests.gen_support import X86, X86_64, make_recording, write_recording
+from tests.support.generate import X86, X86_64, make_recording, write_recording
 
 SUFFIXES = (".json", ".machineconfig.yaml", ".scc.yaml", ".pod.yaml", ".seccompprofile.yaml", ".nodedisruption.yaml")
 
@@ -91,20 +91,6 @@ def test_every_artifact_parses_back_and_matches_the_profile(rec_path: Path, tmp_
         {"path": "/var/lib/kubelet/seccomp/seccomp-nostat.json", "actions": [{"type": "None"}]}]
 
 
-def test_same_inputs_give_byte_identical_outputs(rec_path: Path, tmp_path: Path) -> None:
-    outputs = []
-    for i in range(2):
-        out = tmp_path / f"out{i}"
-        code, stdout, _ = run("generate", str(rec_path), "--name", "app", "--out", str(out), "--baseline", "moby",
-                              "--format", "json")
-        assert code == 0
-        outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
-        report = json.loads(stdout)
-        report.pop("files")
-        outputs[-1]["report"] = json.dumps(report).encode()
-    assert outputs[0] == outputs[1]
-
-
 def test_text_report_names_baseline_reduction_additions_and_denials(rec_path: Path, tmp_path: Path) -> None:
     code, stdout, _ = run("generate", str(rec_path), "--name", "app", "--out", str(tmp_path))
     assert code == 0
@@ -157,8 +143,13 @@ def test_generate_runs_as_the_console_module(rec_path: Path, tmp_path: Path) -> 
     assert json.loads(proc.stdout)["name"] == "app"
 
 
-def test_outputs_are_byte_identical_across_processes(rec_path: Path, tmp_path: Path) -> None:
-    """Set and dict order depend on PYTHONHASHSEED in a fresh process: outputs must not."""
+@pytest.mark.parametrize("flags", [
+    ("--baseline", "moby"),
+    ("--cap", "CAP_SYS_ADMIN", "--cap", "CAP_BPF", "--allow-extra", "ptrace", "--runtime", "runc"),
+])
+def test_same_inputs_give_byte_identical_outputs(rec_path: Path, tmp_path: Path, flags: tuple[str, ...]) -> None:
+    """Every artifact and the report, byte for byte, in two fresh processes: set and dict order
+    depend on PYTHONHASHSEED there, outputs must not."""
     import os
     import subprocess
     import sys
@@ -168,11 +159,14 @@ def test_outputs_are_byte_identical_across_processes(rec_path: Path, tmp_path: P
         out = tmp_path / f"seed{seed}"
         proc = subprocess.run(
             [sys.executable, "-m", "seccomp_gen", "generate", str(rec_path), "--name", "app", "--out", str(out),
-             "--cap", "CAP_SYS_ADMIN", "--cap", "CAP_BPF", "--allow-extra", "ptrace", "--runtime", "runc"],
+             "--format", "json", *flags],
             capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONHASHSEED": seed})
         assert proc.returncode == 0, proc.stderr
-        contents.append({p.name: p.read_bytes() for p in out.iterdir()})
+        report = json.loads(proc.stdout)
+        report.pop("files")
+        contents.append({"report": json.dumps(report).encode(), **{p.name: p.read_bytes() for p in out.iterdir()}})
     assert contents[0] == contents[1]
+    assert len(contents[0]) == 7  # six artifacts and the report
 
 
 def test_seccompprofile_resource_respects_the_crd_limits(rec_path: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from seccomp_gen.generator import baselines, context
 from seccomp_gen.generator.profile import Profile, dumps, load, loads
 from seccomp_gen.generator.verdict import decide
 from seccomp_gen.ground.errors import SeccompGenError
-from tests.gen_support import X86, X86_64, answer, program
+from tests.support.generate import X86, X86_64, answer, program
 
 REFERENCE = Path("/work/shared/reference/profiles")
 UPSTREAM = {"containers-common": "containers-common-default.json", "moby": "moby-default.json"}

@@ -21,7 +21,7 @@ from seccomp_gen.generator import baselines, context
 from seccomp_gen.generator.minimise import Findings, minimise
 from seccomp_gen.generator.profile import Profile
 from seccomp_gen.recorder.recording import Recording
-from tests.gen_support import X86, X86_64, answer, program
+from tests.support.generate import X86, X86_64, answer, program
 
 record_command = pytest.importorskip("recorder.ptrace").record_command
 

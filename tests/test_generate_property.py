@@ -20,7 +20,7 @@ from seccomp_gen.generator.profile import Profile
 from seccomp_gen.generator.tables import runtime_needs
 from seccomp_gen.ground import syscalls
 from seccomp_gen.recorder.recording import Recording
-from tests.gen_support import X86, X86_64, answer, generate, make_recording, program
+from tests.support.generate import X86, X86_64, answer, generate, make_recording, program
 
 CAPS = ["CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE", "CAP_BPF", "CAP_DAC_READ_SEARCH"]
 ARG_SYSCALLS = {"socket": (0, 1), "personality": (0,), "clone": (0,)}

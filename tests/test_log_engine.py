@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.recorder import recording
-from tests.helpers import cli
+from tests.support.process import cli
 
 Record = Callable[..., tuple[recording.Recording, int, str]]
 RATELIMIT = Path("/proc/sys/kernel/printk_ratelimit")
@@ -45,8 +45,9 @@ def test_shell_pipeline_and_exit_status(record: Record, tmp_path: Path) -> None:
     logged, code, stderr = _log_record(tmp_path, *argv)
     assert code == 3 and logged.exit_status == 3, stderr
     assert logged.source.engine == "log" and logged.source.details["audit_session"]
-    if logged.complete:
-        assert logged.names() == traced.names()
+    if not logged.complete:
+        pytest.skip(f"the kernel dropped records this run (reported: {logged.incomplete_reasons})")
+    assert logged.names() == traced.names()
 
 
 def test_printk_ratelimit_is_restored(tmp_path: Path) -> None:
@@ -61,10 +62,9 @@ def test_drops_are_detected_never_claimed_complete(tmp_path: Path, workload: Cal
     logged, code, stderr = _log_record(tmp_path, str(workload("getppid_loop")), "20000")
     assert code == 0
     count = logged.syscalls["SCMP_ARCH_X86_64"]["getppid"].count
-    if logged.complete:
-        assert count == 20000
-    else:
-        assert count < 20000 and "incomplete" in stderr
+    assert (count == 20000) == logged.complete, logged.incomplete_reasons
+    assert count <= 20000
+    assert ("seccomp-gen: incomplete:" in stderr) == (not logged.complete)
 
 
 def test_other_processes_are_not_recorded(tmp_path: Path, workload: Callable[..., Path]) -> None:
@@ -82,6 +82,7 @@ def test_other_processes_are_not_recorded(tmp_path: Path, workload: Callable[...
     finally:
         noise.wait(timeout=30)
     assert code == 0
-    if "sched_yield" in logged.names():
-        assert logged.syscalls["SCMP_ARCH_X86_64"]["sched_yield"].count == 4  # the workload's 4, not the noise
+    if not logged.complete:
+        pytest.skip(f"the kernel dropped records this run (reported: {logged.incomplete_reasons})")
+    assert logged.syscalls["SCMP_ARCH_X86_64"]["sched_yield"].count == 4  # the workload's 4, not the noise
     assert all(p.exe != os.path.realpath(sys.executable) for p in logged.processes)

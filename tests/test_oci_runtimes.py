@@ -13,7 +13,7 @@ CRI-O and containerd resolve a localhost profile (seccomp_gen/prove/oci.py), run
 
 Every container is rootful, in a temporary bundle with its own state root and a fresh id, and is
 deleted whatever happens; each run asserts that no process, mount, state directory or cgroup of it
-is left (tests/oci_support.py). Needs root, runc, crun, busybox-static and gcc.
+is left (tests/support/oci.py). Needs root, runc, crun, busybox-static and gcc.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import pytest
 from seccomp_gen.generator import context, profile
 from seccomp_gen.ground import syscalls
 from seccomp_gen.prove import oci
-from tests import oci_support
-from tests.helpers import cli, need_tool
+from tests.support import oci as oci_support
+from tests.support.process import cli, need_tool
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="OCI runtime tests run rootful containers: run as root")
 

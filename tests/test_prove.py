@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.recorder import recording
-from tests.helpers import cli
+from tests.support.process import cli
 
 X86_64 = "SCMP_ARCH_X86_64"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyseccomp
 import pytest
 
-from tests.helpers import cli
+from tests.support.process import cli
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import strace_names
+from tests.support.process import strace_names
 
 CASES = [
     ("threads", ()),

@@ -13,7 +13,8 @@ from typing import Any
 
 from seccomp_gen.generator.emit._yaml import dump
 from seccomp_gen.generator.minimise import Findings
-from seccomp_gen.generator.profile import Profile
+from seccomp_gen.generator.profile import Profile, Rule, rule_to_json
+from seccomp_gen.ground import kernel
 
 
 def document(name: str, profile: Profile, findings: Findings) -> dict[str, Any]:
@@ -25,14 +26,7 @@ def document(name: str, profile: Profile, findings: Findings) -> dict[str, Any]:
         # Comparisons that repeat an argument index are ORed by the runtimes (one rule each); the
         # CRD allows at most 6 per rule, so write them as the separate rules they become.
         groups = [(a,) for a in rule.args] if rule.args_split() else [rule.args]
-        for args in groups:
-            entry: dict[str, Any] = {"names": sorted(rule.names), "action": rule.action}
-            if rule.errno_ret is not None:
-                entry["errnoRet"] = rule.errno_ret
-            if args:
-                entry["args"] = [{"index": a.index, "value": a.value, "valueTwo": a.value_two, "op": a.op}
-                                 for a in args]
-            syscalls.append(entry)
+        syscalls.extend(rule_to_json(Rule(rule.names, rule.action, rule.errno_ret, args)) for args in groups)
     return {
         "apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
         "kind": "SeccompProfile",
@@ -56,7 +50,7 @@ def render(name: str, profile: Profile, findings: Findings) -> bytes:
         f"Resolved for: arches {', '.join(ctx.arches)}; capabilities {caps}; the CRD cannot express",
         "includes/excludes, so a pod with other capabilities gets these rules unchanged.",
     ]
-    if profile.default_errno_ret not in (None, 1):
+    if profile.default_errno_ret not in (None, kernel.EPERM):
         notes.append(f"The CRD has no defaultErrnoRet: unlisted syscalls get EPERM, not {profile.default_errno_ret} "
                      f"as in {name}.json.")
     return dump(document(name, profile, findings), header="\n".join(notes))

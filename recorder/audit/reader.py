@@ -74,7 +74,14 @@ class _Trail:
 
 
 class AuditReader:
-    """Reads audit log inputs into a Collector, with the statistics the Recording reports."""
+    """Reads audit log inputs into a Collector, with the statistics the Recording reports.
+
+    The block path's hot loop (_take_records) reads a record in the kernel's layout from the
+    regex's groups as records.event_of() reads it and counts it as _use() counts it, with the
+    running totals kept in locals until the end of the block; any other record (and all of them
+    when a filter needs more than the layout's fields) goes through _record() as in the line loop,
+    the collector's counts handed over first so it sees the records in their order.
+    """
 
     def __init__(self, inputs: Sequence[str], filt: AuditFilter | None = None, *, strict: bool = False,
                  log: Log | None = None, progress: Log | None = None) -> None:
@@ -162,13 +169,7 @@ class AuditReader:
 
     def _take_records(self, text: str, path: str, number: int) -> int:
         """The SECCOMP/SYSCALL records of a scanned block, in order; returns how many there were.
-
-        The hot loop, once per record. A record in the kernel's layout is read from the regex's
-        groups as records.event_of() reads it and counted as _use() counts it, with the running
-        totals kept in locals until the end of the block; any other record (and all of them when
-        a filter needs more than the layout's fields) goes through _record() as in the line loop,
-        the collector's counts handed over first so it sees the records in their order.
-        """
+        The hot loop, once per record (see the class docstring)."""
         filt, processes, counts = self.filt, self._processes, self._counts
         if filt.sessions or filt.exec_gate_pid is not None:
             return self._take_records_generally(text, path, number)
@@ -206,10 +207,7 @@ class AuditReader:
                     continue
             matched += 1
             if stamp:
-                if stamp < first:
-                    first = stamp
-                if stamp > last:
-                    last = stamp
+                first, last = (stamp if stamp < first else first), (stamp if stamp > last else last)
             else:
                 low, high = min(low, timestamp), max(high, timestamp)
             exe = exe or comm
@@ -219,18 +217,23 @@ class AuditReader:
             else:
                 found[0] += 1
             known = processes.get(pid)
-            if known is None:
-                if len(processes) >= MAX_PROCESSES:
-                    unlisted += 1  # memory stays bounded on logs of whole fleets
-                else:
-                    processes[pid] = (ppid or 0, exe)
-            elif known[1] != exe or (not known[0] and ppid):
-                processes[pid] = (ppid or known[0], exe)  # the latest exe after an exec
+            if known is None or known[1] != exe or (not known[0] and ppid):
+                unlisted += self._note_process(pid, ppid, exe, known)
         self._flush()
         if last:
             low, high = min(low, blocks.stamp_time(first)), max(high, blocks.stamp_time(last))
         self._add_totals(matched, filtered, unlisted, low, high)
         return used
+
+    def _note_process(self, pid: int, ppid: int | None, exe: str, known: tuple[int, str] | None) -> int:
+        """A new process, or a known one's latest exe after an exec; 1 when the table is full."""
+        if known is None:
+            if len(self._processes) >= MAX_PROCESSES:
+                return 1  # memory stays bounded on logs of whole fleets
+            self._processes[pid] = (ppid or 0, exe)
+        else:
+            self._processes[pid] = (ppid or known[0], exe)
+        return 0
 
     def _add_totals(self, matched: int, filtered: int, unlisted: int, low: float, high: float) -> None:
         """Add a block's totals from _take_records() to the stats (low/high: its first/last time)."""

@@ -177,8 +177,24 @@ def sys_enter_program(spec: ProgramSpec) -> bytes:
     a = _Asm()
     # r6 = ctx (struct bpf_raw_tracepoint_args *), kept across helper calls.
     a.emit(mov64_reg(R6, R1))
+    _scope(a, spec)
+    if spec.gated:
+        _gate(a, spec)
+    # r7 = pid_tgid (tgid << 32 | tid) of the caller.
+    a.emit(call(GET_CURRENT_PID_TGID), mov64_reg(R7, R0))
+    if spec.skip_fd is not None:
+        _skip_compat(a, spec.counts_fd, spec.skip_fd)
+    _count(a, spec.counts_fd)
+    if spec.args_fd is not None and spec.watched:
+        _watch(a, spec.args_fd, spec.watched)
+    # Done: raw tracepoint programs return 0.
+    a.label("out")
+    a.emit(mov64_imm(R0, 0), exit_insn())
+    return a.assemble()
 
-    # Scope: only tasks in the target cgroup (or, via the ancestor at its level, in a cgroup below it).
+
+def _scope(a: _Asm, spec: ProgramSpec) -> None:
+    """Only tasks in the target cgroup (or, via the ancestor at its level, in a cgroup below it)."""
     a.emit(call(GET_CURRENT_CGROUP_ID), ld_imm64(R1, spec.cgroup_id))
     a.jump(jmp_reg(_JEQ, R0, R1, 0), "in_scope")
     if spec.cgroup_level is None:
@@ -188,43 +204,43 @@ def sys_enter_program(spec: ProgramSpec) -> bytes:
         a.jump(jmp_reg(_JNE, R0, R1, 0), "out")
     a.label("in_scope")
 
-    # Gate: in a gated program, nothing counts while counts[GATE] is 0.
-    if spec.gated:
-        a.emit(st_w(R10, -4, GATE), ld_map_fd(R1, spec.counts_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
-               call(MAP_LOOKUP_ELEM))
-        a.jump(jmp_imm(_JEQ, R0, 0, 0), "out")
-        a.emit(ldx_dw(R1, R0, 0))
-        a.jump(jmp_imm(_JEQ, R1, 0, 0), "out")
 
-    # r7 = pid_tgid (tgid << 32 | tid) of the caller.
-    a.emit(call(GET_CURRENT_PID_TGID), mov64_reg(R7, R0))
+def _gate(a: _Asm, spec: ProgramSpec) -> None:
+    """In a gated program, nothing counts while counts[GATE] is 0."""
+    a.emit(st_w(R10, -4, GATE), ld_map_fd(R1, spec.counts_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
+           call(MAP_LOOKUP_ELEM))
+    a.jump(jmp_imm(_JEQ, R0, 0, 0), "out")
+    a.emit(ldx_dw(R1, R0, 0))
+    a.jump(jmp_imm(_JEQ, R1, 0, 0), "out")
 
-    # Compat calls the tracer recorded itself: once counts[SKIP_FLAG] is set, if skip[tid] exists,
-    # delete it and count nothing.
-    if spec.skip_fd is not None:
-        a.emit(st_w(R10, -4, SKIP_FLAG), ld_map_fd(R1, spec.counts_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
-               call(MAP_LOOKUP_ELEM))
-        a.jump(jmp_imm(_JEQ, R0, 0, 0), "count")
-        a.emit(ldx_dw(R1, R0, 0))
-        a.jump(jmp_imm(_JEQ, R1, 0, 0), "count")
-        a.emit(stx_w(R10, -4, R7), ld_map_fd(R1, spec.skip_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
-               call(MAP_LOOKUP_ELEM))
-        a.jump(jmp_imm(_JEQ, R0, 0, 0), "count")
-        a.emit(ld_map_fd(R1, spec.skip_fd), mov64_reg(R2, R10), add64_imm(R2, -4), call(MAP_DELETE_ELEM))
-        a.jump(ja(0), "out")
-        a.label("count")
 
-    # r8 = syscall number = ctx->args[1], clamped to the overflow slot MAX_NR.
+def _skip_compat(a: _Asm, counts_fd: int, skip_fd: int) -> None:
+    """Compat calls the tracer recorded itself: once counts[SKIP_FLAG] is set, if skip[tid] exists,
+    delete it and count nothing."""
+    a.emit(st_w(R10, -4, SKIP_FLAG), ld_map_fd(R1, counts_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
+           call(MAP_LOOKUP_ELEM))
+    a.jump(jmp_imm(_JEQ, R0, 0, 0), "count")
+    a.emit(ldx_dw(R1, R0, 0))
+    a.jump(jmp_imm(_JEQ, R1, 0, 0), "count")
+    a.emit(stx_w(R10, -4, R7), ld_map_fd(R1, skip_fd), mov64_reg(R2, R10), add64_imm(R2, -4),
+           call(MAP_LOOKUP_ELEM))
+    a.jump(jmp_imm(_JEQ, R0, 0, 0), "count")
+    a.emit(ld_map_fd(R1, skip_fd), mov64_reg(R2, R10), add64_imm(R2, -4), call(MAP_DELETE_ELEM))
+    a.jump(ja(0), "out")
+    a.label("count")
+
+
+def _count(a: _Asm, counts_fd: int) -> None:
+    """r8 = syscall number = ctx->args[1], clamped to the overflow slot MAX_NR; counts[r8]: atomic
+    count += 1; first_pid_tgid set by the first caller (a race only picks another caller of the
+    same call)."""
     a.emit(ldx_dw(R8, R6, 8))
     a.jump(jmp_imm(_JGE, R8, MAX_NR, 0), "clamp")
     a.jump(ja(0), "clamped")
     a.label("clamp")
     a.emit(mov64_imm(R8, MAX_NR))
     a.label("clamped")
-
-    # counts[r8]: atomic count += 1; first_pid_tgid set by the first caller (a race only picks
-    # another caller of the same call).
-    a.emit(stx_w(R10, -8, R8), ld_map_fd(R1, spec.counts_fd), mov64_reg(R2, R10), add64_imm(R2, -8),
+    a.emit(stx_w(R10, -8, R8), ld_map_fd(R1, counts_fd), mov64_reg(R2, R10), add64_imm(R2, -8),
            call(MAP_LOOKUP_ELEM))
     a.jump(jmp_imm(_JEQ, R0, 0, 0), "out")
     a.emit(mov64_imm(R1, 1), atomic_add_dw(R0, 0, R1), ldx_dw(R1, R0, 8))
@@ -232,23 +248,19 @@ def sys_enter_program(spec: ProgramSpec) -> bytes:
     a.emit(stx_dw(R0, 8, R7))
     a.label("counted")
 
-    # Watched arguments: for each (nr, index), read the argument from pt_regs (ctx->args[0]) and
-    # add {nr, index, value} to the args set. r9 = pt_regs pointer; key at r10-32; value 1 at r10-36.
-    if spec.args_fd is not None and spec.watched:
-        a.emit(ldx_dw(R9, R6, 0))
-        for n, (nr, index) in enumerate(spec.watched):
-            skip = f"watch_{n}"
-            a.jump(jmp_imm(_JNE, R8, nr, 0), skip)
-            # probe_read_kernel(r10-24, 8, pt_regs + offset): the value lands in the key's last field.
-            a.emit(mov64_reg(R1, R10), add64_imm(R1, -24), mov64_imm(R2, 8), mov64_reg(R3, R9),
-                   add64_imm(R3, X86_64_ARG_OFFSETS[index]), call(PROBE_READ_KERNEL))
-            a.jump(jmp_imm(_JNE, R0, 0, 0), skip)
-            a.emit(st_w(R10, -32, nr), st_w(R10, -28, index), st_w(R10, -36, 1),
-                   ld_map_fd(R1, spec.args_fd), mov64_reg(R2, R10), add64_imm(R2, -32),
-                   mov64_reg(R3, R10), add64_imm(R3, -36), mov64_imm(R4, 0), call(MAP_UPDATE_ELEM))
-            a.label(skip)
 
-    # Done: raw tracepoint programs return 0.
-    a.label("out")
-    a.emit(mov64_imm(R0, 0), exit_insn())
-    return a.assemble()
+def _watch(a: _Asm, args_fd: int, watched: Sequence[tuple[int, int]]) -> None:
+    """Watched arguments: for each (nr, index), read the argument from pt_regs (ctx->args[0]) and
+    add {nr, index, value} to the args set. r9 = pt_regs pointer; key at r10-32; value 1 at r10-36."""
+    a.emit(ldx_dw(R9, R6, 0))
+    for n, (nr, index) in enumerate(watched):
+        skip = f"watch_{n}"
+        a.jump(jmp_imm(_JNE, R8, nr, 0), skip)
+        # probe_read_kernel(r10-24, 8, pt_regs + offset): the value lands in the key's last field.
+        a.emit(mov64_reg(R1, R10), add64_imm(R1, -24), mov64_imm(R2, 8), mov64_reg(R3, R9),
+               add64_imm(R3, X86_64_ARG_OFFSETS[index]), call(PROBE_READ_KERNEL))
+        a.jump(jmp_imm(_JNE, R0, 0, 0), skip)
+        a.emit(st_w(R10, -32, nr), st_w(R10, -28, index), st_w(R10, -36, 1),
+               ld_map_fd(R1, args_fd), mov64_reg(R2, R10), add64_imm(R2, -32),
+               mov64_reg(R3, R10), add64_imm(R3, -36), mov64_imm(R4, 0), call(MAP_UPDATE_ELEM))
+        a.label(skip)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-WORKLOADS = Path(__file__).parent / "workloads"
-REPO = Path(__file__).parent.parent
+WORKLOADS = Path(__file__).parent.parent / "workloads"
+REPO = Path(__file__).parent.parent.parent
 
 
 def need_tool(tool: str, package: str) -> str:
