@@ -43,6 +43,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check recorder generator seccomp_gen tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/pytest -q tests/test_layout.py  # the layer contract and size limits
 
 bench: venv
 	$(BIN)/python benchmarks/bench.py

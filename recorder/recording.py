@@ -18,7 +18,8 @@ from typing import Any
 from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.atomic import write_atomic
 from seccomp_gen.ground.errors import SeccompGenError
-from seccomp_gen.ground.jsonio import dumps_stable, line_of, loads_strict, read_text
+from seccomp_gen.ground.jsonio import dumps_stable, loads_strict, read_text
+from seccomp_gen.ground.reader import StrictReader
 
 SCHEMA_VERSION = 1
 
@@ -149,36 +150,8 @@ def dump(rec: Recording, path: str | Path) -> None:
 # ---------------------------------------------------------------- loading
 
 
-class _Reader:
+class _Reader(StrictReader):
     """Validates one decoded document; errors carry the file and the line of the offending key."""
-
-    def __init__(self, text: str, path: str) -> None:
-        self.text = text
-        self.path = path
-
-    def fail(self, message: str, needle: str | None = None) -> SeccompGenError:
-        line = line_of(self.text, needle) if needle else None
-        return SeccompGenError(message, path=self.path, line=line)
-
-    def obj(self, value: Any, what: str, needle: str | None = None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(f"{what} must be an object", needle)
-        return value
-
-    def int_(self, value: Any, what: str, needle: str | None = None, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value >= 2**64:
-            raise self.fail(f"{what} must be an integer >= {minimum} and < 2**64", needle)
-        return value
-
-    def str_(self, value: Any, what: str, needle: str | None = None) -> str:
-        if not isinstance(value, str):
-            raise self.fail(f"{what} must be a string", needle)
-        return value
-
-    def strs(self, value: Any, what: str, needle: str | None = None) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(f"{what} must be a list of strings", needle)
-        return tuple(value)
 
     def use(self, arch: str, name: str, raw: Any) -> SyscallUse:
         needle = f'"{name}"'
@@ -200,9 +173,7 @@ class _Reader:
             self.str_(k, "action", needle): self.int_(v, "action count", needle, minimum=1)
             for k, v in self.obj(doc.get("actions", {}), "actions", needle).items()
         }
-        truncated = doc.get("args_truncated", False)
-        if not isinstance(truncated, bool):
-            raise self.fail(f"syscalls.{arch}.{name}.args_truncated must be true or false", needle)
+        truncated = self.bool_(doc.get("args_truncated", False), f"syscalls.{arch}.{name}.args_truncated", needle)
         return SyscallUse(count, caller, args, truncated, actions)
 
     def syscalls(self, raw: Any) -> dict[str, dict[str, SyscallUse]]:
@@ -246,9 +217,7 @@ class _Reader:
         status = doc.get("exit_status")
         if status is not None:
             status = self.int_(status, "exit_status", '"exit_status"')
-        complete = doc.get("complete")
-        if not isinstance(complete, bool):
-            raise self.fail("complete must be true or false", '"complete"')
+        complete = self.bool_(doc.get("complete"), "complete", '"complete"')
         processes = []
         for raw in doc.get("processes", []) if isinstance(doc.get("processes", []), list) else [None]:
             proc = self.obj(raw, "processes[]", '"processes"')

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,3 +159,56 @@ def test_modules_and_functions_are_short() -> None:
                 if length > MAX_FUNCTION_LINES:
                     long_functions.append(f"{path}:{node.lineno}: {node.name} is {length} lines")
     assert not long_modules + long_functions, "\n".join(long_modules + long_functions)
+
+
+def test_every_data_file_is_loaded_with_a_shape_and_provenance() -> None:
+    """Each JSON table of the package is read through ground's validating loader by some accessor."""
+    from seccomp_gen.generator import baselines, tables
+    from seccomp_gen.ground import kernel
+    from seccomp_gen.recorder import watched
+    from seccomp_gen.recorder.audit.tables import tables as audit_tables
+
+    loaders = [kernel.capabilities, kernel.action_names, audit_tables, lambda: watched.watched_args("x", "socket"),
+               tables.implied, tables.enosys_fallbacks, lambda: tables.runtime_needs("crun", True),
+               lambda: tables.host_names("SCMP_ARCH_X86_64"),
+               *(lambda n=n: baselines.load(n) for n in baselines.BUNDLED)]
+    for load in loaders:
+        load()
+    files = {p.name for p in _json_files(PACKAGE)}
+    assert files == {"capabilities.json", "seccomp_actions.json", "audit.json", "watched_args.json", "implied.json",
+                     "enosys_fallbacks.json", "runtime_required.json", "arches.json", "crio.json",
+                     "containers-common.json", "moby.json"}
+
+
+def _json_files(root: Path) -> list[Path]:
+    return [Path(r, f) for r, _d, fs in os.walk(root, followlinks=True) for f in fs if f.endswith(".json")]
+
+
+def test_a_data_file_without_provenance_or_of_another_shape_is_refused(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from seccomp_gen.ground.data import Each, load_table
+    from seccomp_gen.ground.errors import SeccompGenError
+
+    (tmp_path / "sgdata").mkdir()
+    (tmp_path / "sgdata" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shape = {"_about": str, "names": Each([str])}
+    for text, message in (('{"names": {}}', "where its facts come from"),
+                          ('{"_about": "x", "names": {"a": [1]}}', "names.a[0]: expected str"),
+                          ('{"_about": "x", "names": {}, "nmaes": 1}', "unknown key 'nmaes'"),
+                          ('{"_about": "x"}', "missing key 'names'")):
+        (tmp_path / "sgdata" / "t.json").write_text(text)
+        with pytest.raises(SeccompGenError, match=re.escape(message)):
+            load_table("sgdata", "t.json", shape)
+
+
+def test_seccomp_action_codes_are_libseccomps() -> None:
+    import pyseccomp
+
+    from seccomp_gen.ground import kernel
+
+    expected = {"SCMP_ACT_ALLOW": pyseccomp.ALLOW, "SCMP_ACT_LOG": pyseccomp.LOG, "SCMP_ACT_TRAP": pyseccomp.TRAP,
+                "SCMP_ACT_KILL_PROCESS": pyseccomp.KILL_PROCESS, "SCMP_ACT_KILL_THREAD": pyseccomp.KILL_THREAD,
+                "SCMP_ACT_KILL": pyseccomp.KILL, "SCMP_ACT_ERRNO": pyseccomp.ERRNO(0),
+                "SCMP_ACT_TRACE": pyseccomp.TRACE(0), "SCMP_ACT_NOTIFY": pyseccomp.NOTIFY}
+    assert {name: kernel.action(name).code for name in kernel.action_names()} == expected
