@@ -119,7 +119,7 @@ def test_fast_path_agrees_with_the_general_parser_on_every_real_record() -> None
     the general tokenizer gives, on every SECCOMP/SYSCALL record the kernel wrote."""
     import gzip
 
-    from seccomp_gen.recorder.audit.records import MalformedRecord, _fast_event, general_event, parse_header
+    from seccomp_gen.recorder.audit.records import MalformedRecord, fast_event, general_event, parse_header
 
     checked = 0
     for path in FIXTURES.iterdir():
@@ -131,7 +131,7 @@ def test_fast_path_agrees_with_the_general_parser_on_every_real_record() -> None
             if header is None or header.type_name not in ("SECCOMP", "SYSCALL"):
                 continue
             try:
-                fast = _fast_event(header.type_name, header.body)
+                fast = fast_event(header.type_name, header.body)
             except MalformedRecord:
                 fast = None
             if fast is None:

@@ -264,7 +264,7 @@ _VALUE = st.sampled_from(['"x"', '"a b"', "6D792070726F67", "2F7", "(null)", "?"
 def test_audit_fast_path_never_disagrees(values: list[str], extra: str, kind: str) -> None:
     """Random values in the kernel's own layouts: the fast path either declines or agrees with the
     general parser (same event, or the general parser finds the record malformed)."""
-    from seccomp_gen.recorder.audit.records import _fast_event, general_event
+    from seccomp_gen.recorder.audit.records import fast_event, general_event
 
     pid, comm, exe, arch, nr, code, a0, ppid = values
     if kind == "SECCOMP":
@@ -274,7 +274,7 @@ def test_audit_fast_path_never_disagrees(values: list[str], extra: str, kind: st
         body = (f"arch={arch} syscall={nr} success=yes exit=0 a0={a0} a1=1 a2=2 a3=3 items=0 ppid={ppid} pid={pid}"
                 f" auid=0 uid=0 ses=1{extra} comm={comm} exe={exe} key=(null)")
     try:
-        fast = _fast_event(kind, body)
+        fast = fast_event(kind, body)
     except MalformedRecord:
         with contextlib.suppress(MalformedRecord):
             general_event(kind, body)

@@ -25,6 +25,8 @@ ENGINE_EDGES = {
     ("log", "audit"): "complain mode's records are audit records: the audit reader parses what it harvests",
     ("ebpf", "ptrace"): "the ebpf engine follows forks, execs and compat calls with the traced run",
 }
+#: What the generator may take from the recorder: the Recording type and its I/O.
+RECORDING_TYPE = "seccomp_gen.recorder.recording"
 #: The only modules that may import click (the CLI is the one layer that knows about it).
 CLICK_LAYER = "cli"
 MAX_MODULE_LINES = 400
@@ -90,6 +92,9 @@ def wrong_way(imp: Import) -> str | None:
         return None
     if target > source:
         return f"{LAYERS[source]} imports the higher layer {LAYERS[target]}"
+    if source == LAYERS.index("generator") and target == LAYERS.index("recorder") \
+            and not imp.target.startswith(RECORDING_TYPE):
+        return "the generator reads the Recording type only, never an engine or the launch layer"
     if source == target == LAYERS.index("recorder"):
         return _recorder_edge(imp)
     return None
@@ -133,6 +138,7 @@ def test_exceptions_import_nothing() -> None:
     ("seccomp_gen.recorder.launch.spawn", "seccomp_gen.recorder.ptrace.seize", "core imports"),
     ("seccomp_gen.recorder.audit.reader", "seccomp_gen.recorder.ebpf.bpf", "not a listed edge"),
     ("seccomp_gen.generator.report", "click", "only the CLI"),
+    ("seccomp_gen.generator.run", "seccomp_gen.recorder.ptrace.record_command", "Recording type only"),
     ("seccomp_gen.prove.verify", "recorder.ptrace", "generic top-level"),
 ])
 def test_the_contract_refuses_wrong_way_imports(source: str, target: str, expected: str) -> None:

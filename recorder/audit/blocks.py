@@ -19,7 +19,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from seccomp_gen.recorder.audit.inputs import Block
-from seccomp_gen.recorder.audit.records import MalformedRecord, _decoded
+from seccomp_gen.recorder.audit.records import MalformedRecord, decoded
 from seccomp_gen.recorder.audit.tables import tables
 from seccomp_gen.recorder.watched import watched_for_token
 
@@ -118,10 +118,10 @@ class Decoder:
 
     def names_of(self, text: str) -> tuple[str, str] | None:
         """(comm, exe) of a comm+exe group, decoded (memoised); None when one of them is malformed
-        (not memoised, as records._decoded does not memoise failures)."""
+        (not memoised, as records.decoded does not memoise failures)."""
         comm, _, exe = text.partition(" exe=")  # comm has no whitespace: its end is the first " exe="
         try:
-            names = (_decoded("comm", comm), _decoded("exe", exe))
+            names = (decoded("comm", comm), decoded("exe", exe))
         except MalformedRecord:
             return None
         if len(self.names) >= _MEMO_MAX:

@@ -115,12 +115,12 @@ def _int(fields: dict[str, str], key: str, base: int) -> int:
         raise MalformedRecord(f"{key}={fields[key][:40]!r} is not a number") from None
 
 
-#: exe=/comm= values repeat across millions of records: decoded once each (bounded, see _decoded).
+#: exe=/comm= values repeat across millions of records: decoded once each (bounded, see decoded).
 _DECODED: dict[tuple[str, str], str] = {}
 _DECODED_MAX = 4096
 
 
-def _decoded(key: str, value: str) -> str:
+def decoded(key: str, value: str) -> str:
     """_decode(key, value), memoised; the memo is dropped when full so memory stays bounded."""
     cache_key = (key, value)
     found = _DECODED.get(cache_key)
@@ -146,7 +146,7 @@ _FAST_SYSCALL = re.compile(r"^arch=([0-9a-f]+) syscall=(\d+) (?:success=\S+ exit
                            r"ppid=(\d+) pid=(\d+) .*? comm=(\S+) exe=(\S+)(?:\s|$)")
 
 
-def _fast_event(type_name: str, body: str) -> SyscallEvent | None:
+def fast_event(type_name: str, body: str) -> SyscallEvent | None:
     """The event of a record in the kernel's exact layout, or None (then the general path decides)."""
     if body.count('"') % 2:
         return None  # the general path reports the unterminated quote
@@ -155,19 +155,19 @@ def _fast_event(type_name: str, body: str) -> SyscallEvent | None:
         if m is None:
             return None
         pid, comm, exe, arch, nr, code = m.groups()
-        return SyscallEvent(int(arch, 16), int(nr), int(pid), None, _decoded("exe", exe), _decoded("comm", comm),
+        return SyscallEvent(int(arch, 16), int(nr), int(pid), None, decoded("exe", exe), decoded("comm", comm),
                             tables().action_of(int(code, 16)), ())
     m = _FAST_SYSCALL.match(body)
     if m is None:
         return None
     arch, nr, a0, a1, a2, a3, ppid, pid, comm, exe = m.groups()
-    return SyscallEvent(int(arch, 16), int(nr), int(pid), int(ppid), _decoded("exe", exe), _decoded("comm", comm),
+    return SyscallEvent(int(arch, 16), int(nr), int(pid), int(ppid), decoded("exe", exe), decoded("comm", comm),
                         None, (int(a0, 16), int(a1, 16), int(a2, 16), int(a3, 16), 0, 0))
 
 
 def event_of(type_name: str, body: str) -> SyscallEvent:
     """syscall_event() from the record's type and body, without a Header (the reader's hot path)."""
-    fast = _fast_event(type_name, body)
+    fast = fast_event(type_name, body)
     if fast is not None and fast.arch_token < 2**32 and fast.nr < 2**32:
         return fast
     return general_event(type_name, body)
@@ -192,6 +192,6 @@ def general_event(type_name: str, body: str) -> SyscallEvent:
             args = (*tuple(int(fields.get(f"a{i}", "0"), 16) for i in range(4)), 0, 0)
         except ValueError:
             raise MalformedRecord("a0..a3 are not hex numbers") from None
-    exe = _decoded("exe", fields["exe"]) if "exe" in fields else ""
-    comm = _decoded("comm", fields["comm"]) if "comm" in fields else ""
+    exe = decoded("exe", fields["exe"]) if "exe" in fields else ""
+    comm = decoded("comm", fields["comm"]) if "comm" in fields else ""
     return SyscallEvent(arch, nr, pid, ppid, exe, comm, action, args)
