@@ -34,6 +34,8 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
         "not_allowed": [{"name": d.name, "arches": list(d.arches), "reason": d.kind, "detail": d.detail,
                          "allowed_extra": d.allowed_extra, "fails_with_fail_on_extra": d.counts_as_extra
                          and not d.allowed_extra} for d in findings.denied],
+        "not_judged": [{"name": u.name, "arch": u.arch, "args": list(u.args), "detail": u.detail}
+                       for u in findings.unjudged],
         "warnings": list(findings.warnings),
         "files": list(files),
     }
@@ -75,6 +77,11 @@ def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
                  _wrap(d.detail)] for d in findings.denied]
         parts.append("Observed but not allowed by the baseline:\n"
                      + tabulate(rows, headers=["syscall", "arch", "reason", "profile", "detail"], tablefmt="simple"))
+    if findings.unjudged:
+        rows = [[u.name, u.arch.removeprefix("SCMP_ARCH_"), ",".join(f"arg{i}" for i in u.args), _wrap(u.detail)]
+                for u in findings.unjudged]
+        parts.append("Argument rules not judged (the recording lacks the values they compare):\n"
+                     + tabulate(rows, headers=["syscall", "arch", "compares", "detail"], tablefmt="simple"))
     if findings.removed:
         parts.append(f"Removed ({len(findings.removed)} the baseline allows but the workload never called):\n"
                      + textwrap.fill(" ".join(findings.removed), 100))

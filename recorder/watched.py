@@ -8,7 +8,7 @@ from typing import Any
 from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.data import Each, load_table
 
-_SHAPE = {"_about": str, "watched": [{"syscall": str, "args": [int], "?arches": Each([int])}]}
+_SHAPE = {"_about": str, "watched": [{"syscall": str, "args": [int], "?arches": Each([int]), "why": str}]}
 
 
 @functools.lru_cache(maxsize=1)

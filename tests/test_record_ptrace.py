@@ -104,7 +104,7 @@ def test_unknown_syscall_number_is_kept_with_a_warning(workload: Callable[..., P
 def test_watched_argument_values_are_kept(workload: Callable[..., Path], record: Record) -> None:
     rec, _, _ = record(str(workload("sockets")))
     uses = rec.syscalls[X86_64]
-    assert uses["socket"].args == {0: (2,), 1: (2,)}  # AF_INET, SOCK_DGRAM
+    assert uses["socket"].args == {0: (2,), 1: (2,), 2: (0,)}  # AF_INET, SOCK_DGRAM, protocol 0
     assert uses["socketpair"].args[0] == (1,)  # AF_UNIX
     assert uses["personality"].args == {0: (0xFFFFFFFF,)}
     assert uses["clone"].args == {0: (0x11,)}  # SIGCHLD: a fork-like clone

@@ -28,7 +28,15 @@ from seccomp_gen.generator.baselines import Baseline
 from seccomp_gen.generator.context import Context
 from seccomp_gen.generator.minimise.build import build_rules
 from seccomp_gen.generator.minimise.decide import decide_all
-from seccomp_gen.generator.minimise.findings import Added, AddedOrigin, Denied, DeniedKind, Findings, Result
+from seccomp_gen.generator.minimise.findings import (
+    Added,
+    AddedOrigin,
+    Denied,
+    DeniedKind,
+    Findings,
+    Result,
+    Unjudged,
+)
 from seccomp_gen.generator.minimise.view import BaselineView, all_names, exists
 from seccomp_gen.generator.profile import Profile
 from seccomp_gen.generator.verdict import decide
@@ -36,7 +44,7 @@ from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.recording import Recording
 
-__all__ = ["Added", "AddedOrigin", "Denied", "DeniedKind", "Findings", "Result", "minimise"]
+__all__ = ["Added", "AddedOrigin", "Denied", "DeniedKind", "Findings", "Result", "Unjudged", "minimise"]
 
 
 def _warnings(rec: Recording, view: BaselineView) -> list[str]:
@@ -88,6 +96,7 @@ def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequ
         added=tuple(sorted(decisions.added, key=lambda a: (a.origin, a.name))),
         denied=tuple(sorted(decisions.denied, key=lambda d: (d.name, d.kind, d.detail, d.arches))),
         warnings=tuple(decisions.warnings),
+        unjudged=tuple(sorted(decisions.unjudged, key=lambda u: (u.name, u.arch))),
     )
     return Result(profile, findings)
 

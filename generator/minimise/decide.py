@@ -8,16 +8,17 @@ program's behalf, never-observed --allow-extra names, and socketcall where libse
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from seccomp_gen.generator import tables
-from seccomp_gen.generator.minimise.findings import Added, AddedOrigin, Denied, DeniedKind
+from seccomp_gen.generator import arguments, tables
+from seccomp_gen.generator.minimise.findings import Added, AddedOrigin, Denied, DeniedKind, Unjudged
 from seccomp_gen.generator.minimise.view import BaselineView, exists
 from seccomp_gen.generator.verdict import VerdictKind, decide_args
 from seccomp_gen.ground import kernel, syscalls
-from seccomp_gen.recorder.recording import Recording
+from seccomp_gen.recorder.recording import Recording, SyscallUse
 
 TAG = "seccomp-gen"
 
@@ -44,6 +45,7 @@ class Decisions:
     added: list[Added] = field(default_factory=list)
     denied: list[Denied] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unjudged: list[Unjudged] = field(default_factory=list)
 
     def allow_own(self, name: str, comment: str, origin: AddedOrigin, detail: str) -> None:
         """An ALLOW rule of its own for `name`: a widening, reported."""
@@ -96,17 +98,38 @@ def _decide_observed(d: Decisions, view: BaselineView, rec: Recording, name: str
 
 def _denied_values(d: Decisions, view: BaselineView, rec: Recording, name: str, where: tuple[str, ...],
                    extra: bool) -> None:
-    """Recorded argument values that the baseline's argument rules deny."""
+    """Recorded argument values that the baseline's argument rules deny (in every combination of
+    the values recorded for the arguments the rules compare), and rules that compare an argument the
+    recording does not hold (reported as not judged)."""
+    compared = arguments.comparisons(view.rules, name)
     for arch in where:
-        for index, values in sorted(rec.syscalls[arch][name].args.items()):
-            for value in values:
-                av = decide_args(view.rules, name, {index: value}, *view.eff)
-                if not av.allowed:
-                    why = view.rules[av.rule].comment if av.rule is not None else ""
-                    d.denied.append(Denied(
-                        name, (arch,), DeniedKind.ARGUMENT,
-                        f"argument rule: arg{index}={value:#x} is denied "
-                        f"(ERRNO {view.answer_errno(av)}){': ' + why if why else ''}", allowed_extra=extra))
+        use = rec.syscalls[arch][name]
+        missing = arguments.unrecorded(use, compared)
+        if missing:
+            d.unjudged.append(Unjudged(name, arch, tuple(missing), _unjudged_detail(rec, use, missing)))
+        known = {i: v for i, v in use.args.items() if i in compared}
+        seen: set[str] = set()
+        for combo in itertools.islice(itertools.product(*known.values()), arguments.MAX_COMBINATIONS):
+            values = dict(zip(known, combo, strict=True))
+            av = decide_args(view.rules, name, values, *view.eff)
+            if av.allowed:
+                continue
+            rule = view.rules[av.rule] if av.rule is not None else None
+            indices = sorted({a.index for a in rule.args} if rule is not None else set(values))
+            shown = ", ".join(f"arg{i}={values[i]:#x}" for i in indices if i in values)
+            detail = (f"argument rule: {shown} is denied (ERRNO {view.answer_errno(av)})"
+                      + (f": {rule.comment}" if rule is not None and rule.comment else ""))
+            if detail not in seen:
+                seen.add(detail)
+                d.denied.append(Denied(name, (arch,), DeniedKind.ARGUMENT, detail, allowed_extra=extra))
+
+
+def _unjudged_detail(rec: Recording, use: SyscallUse, missing: list[int]) -> str:
+    args = ", ".join(f"arg{i}" for i in missing)
+    if use.args_truncated:
+        return f"the baseline compares {args}; the recording kept only some of its values (truncated)"
+    return (f"the baseline compares {args}, which the recording does not hold (engine {rec.source.engine}): "
+            "verify, or record with an engine that sees arguments (ptrace, ebpf)")
 
 
 def _extra_already_allowed(d: Decisions, name: str, conditional: bool) -> None:

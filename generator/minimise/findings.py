@@ -47,6 +47,17 @@ class Denied:
 
 
 @dataclass(frozen=True)
+class Unjudged:
+    """An observed syscall whose baseline argument rules compare an argument the recording lacks:
+    the rules are kept, but whether they deny the workload's calls is not known."""
+
+    name: str
+    arch: str
+    args: tuple[int, ...]
+    detail: str
+
+
+@dataclass(frozen=True)
 class Added:
     name: str
     origin: AddedOrigin
@@ -66,6 +77,7 @@ class Findings:
     added: tuple[Added, ...]
     denied: tuple[Denied, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    unjudged: tuple[Unjudged, ...] = ()
 
     @property
     def removed(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from seccomp_gen.ground.errors import CommandNotExecutable, CommandNotFound
 from seccomp_gen.recorder.launch.clone_into import fork_into_cgroup
+from seccomp_gen.recorder.launch.environ import original_environ
 from seccomp_gen.recorder.launch.signals import child_defaults
 from seccomp_gen.recorder.launch.status import EXIT_NOT_EXECUTABLE, exec_exit_code
 
@@ -57,18 +58,20 @@ def _nothing() -> None:
 def start(path: str, argv: Sequence[str], *, setup: Callable[[], None] = _nothing,
           env: Mapping[str, str] | None = None, cgroup_fd: int | None = None,
           close_in_child: Sequence[int] = ()) -> Child:
-    """Fork a child that runs `setup()` and then execs `path` with `argv` (and `env`, else ours).
+    """Fork a child that runs `setup()` and then execs `path` with `argv` (and `env`, else the
+    environment seccomp-gen was started with: environ.py).
 
     With `cgroup_fd` the child is created inside that cgroup v2 directory when the kernel can
     (clone3 CLONE_INTO_CGROUP); otherwise it is a plain fork and the caller moves it.
     """
+    environment = original_environ() if env is None else dict(env)  # read now: after set-up only execve runs
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     pid = _fork(cgroup_fd)
     if pid == 0:  # pragma: no cover - the child execs or exits
         os.close(err_r)
         for fd in close_in_child:
             os.close(fd)
-        _become(path, argv, setup, env, err_w)
+        _become(path, argv, setup, environment, err_w)
     os.close(err_w)
     return Child(pid, err_r)
 
@@ -80,17 +83,14 @@ def _fork(cgroup_fd: int | None) -> int:
     return os.fork()
 
 
-def _become(path: str, argv: Sequence[str], setup: Callable[[], None], env: Mapping[str, str] | None,
+def _become(path: str, argv: Sequence[str], setup: Callable[[], None], env: Mapping[bytes, bytes] | Mapping[str, str],
             report: int) -> NoReturn:
     """In the child: set up and exec; on failure report the errno and exit as a shell's child."""
     code = EXIT_NOT_EXECUTABLE
     try:
         child_defaults()
         setup()
-        if env is None:
-            os.execv(path, list(argv))
-        else:
-            os.execve(path, list(argv), dict(env))
+        os.execve(path, list(argv), env)
     except OSError as exc:
         code = exec_exit_code(exc.errno)
         with contextlib.suppress(OSError):

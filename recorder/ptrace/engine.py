@@ -19,6 +19,7 @@ from seccomp_gen.recorder.launch import signals
 from seccomp_gen.recorder.launch.pinning import pinned
 from seccomp_gen.recorder.launch.signals import DEFAULT_GRACE_S
 from seccomp_gen.recorder.launch.status import exec_error, shell_status
+from seccomp_gen.recorder.ptrace.affinity import AffinityView
 from seccomp_gen.recorder.ptrace.attach import record_pid
 from seccomp_gen.recorder.ptrace.seize import TraceFilter, spawn_traced
 from seccomp_gen.recorder.ptrace.tracer import TRACER_SIGNALS, TraceHandler, Tracer
@@ -91,7 +92,9 @@ def record_command(
     that cgroup v2 directory when the kernel can (the ebpf engine's scope).
     """
     collector = Collector()
-    tracer = Tracer(collector, seccomp_mode=True, log=log, on_trace=on_trace)
+    # Pinned, CMD is shown the affinity it would have had (affinity.py); verify's tracer does not pin.
+    affinity = AffinityView(os.sched_getaffinity(0)) if pin_cpu is not None and on_trace is None else None
+    tracer = Tracer(collector, seccomp_mode=True, log=log, on_trace=on_trace, affinity=affinity)
     with pinned(pin_cpu):
         child, nnp = spawn_traced(command, rootfs, trace_filter, cgroup_fd)
         tracer.main_pid = child.pid

@@ -18,11 +18,13 @@ import struct
 
 from ptrace import PtraceError
 
-from seccomp_gen.recorder.ptrace.constants import PTRACE_GET_SYSCALL_INFO
+from seccomp_gen.recorder.ptrace.constants import PTRACE_GET_SYSCALL_INFO, PTRACE_SYSCALL_INFO_EXIT
 
 # struct ptrace_syscall_info: u8 op, u8 pad[3], u32 arch, u64 ip, u64 sp,
 # then (entry/seccomp) u64 nr, u64 args[6], (seccomp) u32 ret_data.
 _LAYOUT = struct.Struct("=B3xIQQQ6QI")
+#: (exit stops) u8 op, u8 pad[3], u32 arch, u64 ip, u64 sp, s64 rval, u8 is_error.
+_EXIT = struct.Struct("=B3xIQQqB")
 #: read_key(buffer) -> (op, arch, nr): all the hot path needs unless the call's arguments are watched.
 read_key = struct.Struct("=B3xI16xQ").unpack_from
 SIZE = 88
@@ -58,6 +60,11 @@ class SyscallInfoReader:
                 return False
             raise ptrace_error(PTRACE_GET_SYSCALL_INFO, tid)
         return True
+
+    def exit_value(self) -> int | None:
+        """The return value at a syscall-exit stop (None at any other stop)."""
+        op, _arch, _ip, _sp, rval, _is_error = _EXIT.unpack_from(self.buffer)
+        return int(rval) if op == PTRACE_SYSCALL_INFO_EXIT else None
 
     def full(self) -> tuple[int, int, int, tuple[int, ...], int]:
         """(op, arch token, nr, args, ret_data) of the fetched stop."""

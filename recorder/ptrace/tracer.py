@@ -28,6 +28,7 @@ from ptrace.binding.func import ptrace, ptrace_geteventmsg
 from seccomp_gen.recorder.collector import Collector
 from seccomp_gen.recorder.interface import Log
 from seccomp_gen.recorder.launch import proc, signals
+from seccomp_gen.recorder.ptrace.affinity import AffinityView, ExitHook
 from seccomp_gen.recorder.ptrace.constants import (
     GROUP_STOP_SIGNALS,
     NEW_CHILD_EVENTS,
@@ -85,7 +86,7 @@ class Tracer:
     """Runs the stop loop until the last tracee is gone (or the user interrupts)."""
 
     def __init__(self, collector: Collector, *, seccomp_mode: bool, log: Log,
-                 on_trace: TraceHandler | None = None) -> None:
+                 on_trace: TraceHandler | None = None, affinity: AffinityView | None = None) -> None:
         self.collector = collector
         self.on_trace = on_trace
         self.seccomp_mode = seccomp_mode
@@ -100,6 +101,11 @@ class Tracer:
         self.info = SyscallInfoReader()
         self.interrupted: int | None = None
         self._in_wait = False
+        #: A pinned run shows CMD its original CPU affinity (affinity.py); tid -> what to do at the
+        #: exit of the intercepted call it is in.
+        self.affinity = affinity
+        self.intercepted = affinity.keys if affinity is not None else frozenset()
+        self.exit_hooks: dict[int, ExitHook] = {}
 
     # ------------------------------------------------------------ bookkeeping
 
@@ -113,6 +119,8 @@ class Tracer:
             execed = creator.execed if creator is not None else True
         task = _Task(tid, tgid, execed)
         self.tasks[tid] = task
+        if self.affinity is not None:
+            self.affinity.new_task(tid, creator.tid if creator is not None else None)
         if tgid not in self.exes:
             exe = proc.read_exe(tgid) or (self.exes.get(creator.tgid, "") if creator is not None else "")
             self.exes[tgid] = exe
@@ -147,7 +155,7 @@ class Tracer:
         buf, ptrace_call, waitpid = info.buffer, raw_ptrace, os.waitpid
         counting = self.on_trace is None
         stop_kind = SECCOMP_STOP if self.seccomp_mode else SYSCALL_STOP
-        resume = self.resume_request
+        resume, intercepted = self.resume_request, self.intercepted
         counted_op = PTRACE_SYSCALL_INFO_SECCOMP if self.seccomp_mode else PTRACE_SYSCALL_INFO_ENTRY
         while tasks:
             if self.interrupted is not None:
@@ -171,13 +179,14 @@ class Tracer:
                             raise ptrace_error(PTRACE_GET_SYSCALL_INFO, tid)
                         continue  # SIGKILLed meanwhile: its exit is reported next
                     op, token, nr = read_key(buf)
-                    slot = slots.get((token, nr))
-                    if slot is None or (token, nr) in watched:
-                        self._syscall(task, fetched=True)
+                    key = (token, nr)
+                    slot, request = slots.get(key), resume
+                    if slot is None or key in watched or key in intercepted:
+                        request = self._syscall(task, fetched=True)
                     elif op == counted_op:
                         slot.count += 1
-                    if ptrace_call(resume, tid, 0, 0) < 0 and ctypes.get_errno() != errno.ESRCH:
-                        raise ptrace_error(resume, tid)
+                    if ptrace_call(request, tid, 0, 0) < 0 and ctypes.get_errno() != errno.ESRCH:
+                        raise ptrace_error(request, tid)
                     continue
             self.dispatch(tid, status)
 
@@ -192,8 +201,11 @@ class Tracer:
             task = self.add_task(tid)
         stop = status >> 8
         if stop in (SECCOMP_STOP, SYSCALL_STOP):
-            self._syscall(task)
-            self._resume(tid)
+            hook = self.exit_hooks.pop(tid, None) if stop == SYSCALL_STOP else None
+            if hook is not None:  # the exit of a call intercepted at its seccomp stop
+                self._exit_stop(tid, hook)
+            else:
+                self._resume(tid, 0, self._syscall(task))
             return
         event = status >> 16
         sig = stop & 0xFF
@@ -215,21 +227,36 @@ class Tracer:
         else:
             self._resume(tid)
 
-    def _syscall(self, task: _Task, *, fetched: bool = False) -> None:
+    def _syscall(self, task: _Task, *, fetched: bool = False) -> int:
+        """Count a syscall stop (or hand it to `on_trace`); returns the ptrace request to resume with."""
         if not fetched and not self.info.fetch(task.tid):
-            return  # SIGKILLed meanwhile: nothing to count, its exit comes next
+            return self.resume_request  # SIGKILLed meanwhile: nothing to count, its exit comes next
         op, token, nr, args, ret_data = self.info.full()
         if not self.seccomp_mode and op != PTRACE_SYSCALL_INFO_ENTRY:
-            return  # PTRACE_SYSCALL also stops at syscall exit; count each call once
+            return self.resume_request  # PTRACE_SYSCALL also stops at syscall exit; count each call once
         if self.on_trace is not None:
             self.on_trace(task.tid, task.tgid, self.exes.get(task.tgid, ""), token, nr, args, ret_data)
-            return
+            return self.resume_request
         if not task.execed:
             # The launched child before CMD's execve: only the execve itself will count, once it
             # has succeeded (PTRACE_EVENT_EXEC follows).
             self.pending_execve[task.tid] = (token, nr, args)
-            return
+            return self.resume_request
         self.collector.add(token, nr, task.tgid, self.exes.get(task.tgid, ""), args)
+        if self.affinity is not None and (token, nr) in self.intercepted:
+            hook = self.affinity.at_entry(task.tid, (token, nr), args)
+            if hook is not None:
+                self.exit_hooks[task.tid] = hook
+                return PTRACE_SYSCALL  # stop again at its exit
+        return self.resume_request
+
+    def _exit_stop(self, tid: int, hook: ExitHook) -> None:
+        """At the syscall-exit stop of an intercepted call: run its hook with the return value."""
+        if self.info.fetch(tid):
+            value = self.info.exit_value()
+            if value is not None:
+                hook(value)
+        self._resume(tid, 0, PTRACE_CONT)
 
     def _exec(self, task: _Task) -> None:
         former = ptrace_geteventmsg(task.tid)
@@ -252,6 +279,9 @@ class Tracer:
 
     def _gone(self, tid: int, status: int) -> None:
         self.tasks.pop(tid, None)
+        self.exit_hooks.pop(tid, None)
+        if self.affinity is not None:
+            self.affinity.gone(tid)
         self.pending_execve.pop(tid, None)
         if tid == self.main_pid:
             self.main_status = status

@@ -27,7 +27,8 @@ def _is_json_file(path: str) -> bool:
 @click.argument("inputs", nargs=-1, required=True, type=click.UNPROCESSED, metavar="RECORDING... | -- CMD")
 def check(profile_path: str, caps: tuple[str, ...], fmt: str, report_path: str | None,
           inputs: tuple[str, ...]) -> None:
-    """CI gate: exit 1 listing each syscall the recordings (or a run of CMD) need that the profile lacks.
+    """CI gate: exit 1 listing each syscall the recordings (or a run of CMD) need that the profile lacks,
+    3 when some call cannot be proven allowed (its recording lacks an argument the profile compares).
 
     \b
       seccomp-gen check --profile deploy/app.json new.recording.json
@@ -35,7 +36,7 @@ def check(profile_path: str, caps: tuple[str, ...], fmt: str, report_path: str |
     """
     from seccomp_gen.ground.atomic import check_writable, write_atomic
     from seccomp_gen.prove import report
-    from seccomp_gen.prove.check import check_recording
+    from seccomp_gen.prove.check import check_recording, judge_denials
     from seccomp_gen.prove.host import context_for
     from seccomp_gen.prove.verify import run_verify
     from seccomp_gen.recorder import recording
@@ -44,21 +45,22 @@ def check(profile_path: str, caps: tuple[str, ...], fmt: str, report_path: str |
         check_writable(report_path)
     prof = load_profile(profile_path)
     ctx = context_for(prof, normalised_caps(caps))
-    status, checked = 0, None
+    status = 0
     if not _is_json_file(inputs[0]):
         result = run_verify(prof, ctx, inputs, complain=True, log=stderr)
-        # What was denied, judged like a recording (ENOSYS answers with an allowed fallback are fine).
-        lacks, status = check_recording(prof, ctx, result.denied), result.exit_status or 0
+        found, status = judge_denials(prof, ctx, result.denied), result.exit_status or 0
         if status:
             stderr(f"seccomp-gen: the command exited with status {status}")
     else:
         rec = recording.merge([recording.load(path) for path in inputs])
-        lacks, checked = check_recording(prof, ctx, rec), sum(len(u) for u in rec.syscalls.values())
+        found = check_recording(prof, ctx, rec)
         for reason in rec.incomplete_reasons:
             stderr(f"seccomp-gen: warning: incomplete recording: {reason}")
-    text = report.lacks(lacks, fmt, f"seccomp-gen check {profile_path}", checked)
+    for note in found.notes:
+        stderr(f"seccomp-gen: warning: {note}")
+    text = report.judgement(found, fmt, f"seccomp-gen check {profile_path}")
     if report_path:
         write_atomic(report_path, text + "\n")
     else:
         click.echo(text)
-    sys.exit(1 if lacks else status)
+    sys.exit(found.exit_status or status)

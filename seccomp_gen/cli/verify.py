@@ -24,13 +24,13 @@ def verify(profile_path: str, caps: tuple[str, ...], complain: bool, allow_privi
       seccomp-gen verify --profile deploy/app.json -- ./app --flag
     """
     from seccomp_gen.prove import report
-    from seccomp_gen.prove.check import lacks_from_denials
+    from seccomp_gen.prove.check import judge_denials
     from seccomp_gen.prove.host import context_for
     from seccomp_gen.prove.verify import run_verify
 
     prof = load_profile(profile_path)
     ctx = context_for(prof, normalised_caps(caps), not allow_privilege_escalation)
     result = run_verify(prof, ctx, command, complain=complain, log=stderr)
-    for line in report.denials(lacks_from_denials(result.denied), complain):
+    for line in report.denials(judge_denials(prof, ctx, result.denied), complain):
         stderr(line)
     sys.exit(result.exit_status or 0)

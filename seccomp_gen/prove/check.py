@@ -1,16 +1,18 @@
 """`check`: what a recording (or a run) needs that a profile does not allow, as the kernel answers.
 
 The compiled filter itself is asked (bpf.py interprets the BPF libseccomp produced) for each
-syscall the recording made, with the argument values the recording kept, so the CI gate and the
-kernel agree. A call answered with ENOSYS whose C-library fallback the profile allows is handled.
+syscall the recording made, with the argument values the recording kept (generator/arguments.py
+says which values a rule needs and which stand in for values not recorded). Each call comes out
+allowed, denied (a Lack), denied but handled (answered ENOSYS while the profile allows the C
+library's fallback: clone3 -> clone), or unproven: the answer depends on an argument the recording
+does not hold. A run (`check -- CMD`) is judged by what the kernel denied in it, as `verify` reports.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from seccomp_gen.generator import tables
+from seccomp_gen.generator import arguments, tables
 from seccomp_gen.generator.compile import compile_profile
 from seccomp_gen.generator.context import Context
 from seccomp_gen.generator.profile import Profile
@@ -18,81 +20,126 @@ from seccomp_gen.ground import kernel, syscalls
 from seccomp_gen.prove import bpf
 from seccomp_gen.recorder.recording import Recording, SyscallUse
 
-#: At most this many argument combinations are evaluated per syscall.
-_MAX_COMBINATIONS = 256
-_ARGS = 6
-
 
 @dataclass(frozen=True)
 class Lack:
-    """A syscall a recording needs that the profile does not allow."""
+    """A syscall a recording or run needs that the profile does not allow."""
 
     arch: str
     name: str
     use: SyscallUse
-    answer: str  # what the filter answers: ERRNO(38), KILL_PROCESS, "no such architecture in the profile"
-    args: tuple[int, ...] = ()
+    answer: str  # what the filter answers: ERRNO(38), KILL_PROCESS, "architecture not in the profile"
+    args: tuple[int, ...] = ()  # the argument values denied (those the profile compares)
+    handled: str = ""  # why it does no harm (an allowed ENOSYS fallback), or ""
 
 
-def _combinations(use: SyscallUse) -> list[tuple[int, ...]]:
-    indices = sorted(use.args)
-    if not indices:
-        return [(0,) * _ARGS]
-    combos = []
-    for values in itertools.islice(itertools.product(*(use.args[i] for i in indices)), _MAX_COMBINATIONS):
-        full = [0] * _ARGS
-        for index, value in zip(indices, values, strict=True):
-            full[index] = value
-        combos.append(tuple(full))
-    return combos
+@dataclass(frozen=True)
+class Unproven:
+    """A syscall whose answer depends on argument values the recording does not hold."""
+
+    arch: str
+    name: str
+    use: SyscallUse
+    why: str
 
 
-def check_recording(profile: Profile, ctx: Context, rec: Recording) -> list[Lack]:
-    """What `rec` needs that `profile` (compiled for `ctx`) does not allow, as the kernel would answer."""
-    compiled = compile_profile(profile, ctx)
-    program = bpf.export(compiled.filter)
-    lacks: list[Lack] = []
-    for arch in sorted(rec.syscalls):
-        for name, use in sorted(rec.syscalls[arch].items()):
-            if arch not in compiled.arches:
-                lacks.append(Lack(arch, name, use, "architecture not in the profile (the kernel kills the process)"))
-                continue
-            nr = syscalls.number_of(arch, name)
-            if nr is None:
-                lacks.append(Lack(arch, name, use, f"no syscall {name} on {arch}"))
-                continue
-            lack = _first_denied(program, arch, name, nr, use)
-            if lack is not None:
-                lacks.append(lack)
-    return lacks
+@dataclass(frozen=True)
+class Judgement:
+    """What `check` found; `exit_status` is the gate's: 1 denied, 3 cannot be judged, 0 ok."""
+
+    lacks: tuple[Lack, ...] = ()
+    handled: tuple[Lack, ...] = ()
+    unproven: tuple[Unproven, ...] = ()
+    checked: int | None = None  # syscalls judged (None for a run: only its denials are seen)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.lacks else 3 if self.unproven else 0
 
 
-def _first_denied(program: bytes, arch: str, name: str, nr: int, use: SyscallUse) -> Lack | None:
-    for args in _combinations(use):
-        verdict = bpf.run(program, syscalls.ARCH_TOKENS[arch], nr, args)
-        if not verdict.allowed and not _fallback_allowed(program, arch, name, verdict):
-            shown = tuple(args[i] for i in sorted(use.args)) if use.args else ()
-            return Lack(arch, name, use, str(verdict), shown)
+class _Filter:
+    """The compiled profile, and what it answers."""
+
+    def __init__(self, profile: Profile, ctx: Context) -> None:
+        compiled = compile_profile(profile, ctx)
+        self.arches = compiled.arches
+        self.program = bpf.export(compiled.filter)
+        self.rules = [r for r in profile.rules if ctx.applies(r)]
+
+    def answer(self, arch: str, nr: int, args: tuple[int, ...]) -> bpf.Answer:
+        return bpf.run(self.program, syscalls.ARCH_TOKENS[arch], nr, args)
+
+    def fallback(self, arch: str, name: str, answer_errno: int | None) -> str:
+        """Why a call answered ENOSYS is handled (its C-library fallback is allowed), or ""."""
+        fallback = tables.enosys_fallbacks().get(name)
+        if fallback is None or answer_errno != kernel.ENOSYS:
+            return ""
+        for other in fallback.fallbacks:
+            nr = syscalls.number_of(arch, other)
+            if nr is not None and self.answer(arch, nr, (0,) * arguments.ARGS).allowed:
+                return f"answered ENOSYS; the C library falls back to {other}, which the profile allows"
+        return ""
+
+
+def _errno_of(answer: bpf.Answer) -> int | None:
+    return answer.data if answer.action_name == "SCMP_ACT_ERRNO" else None
+
+
+def _judge(flt: _Filter, arch: str, name: str, use: SyscallUse) -> Lack | Unproven | None:
+    if arch not in flt.arches:
+        return Lack(arch, name, use, "architecture not in the profile (the kernel kills the process)")
+    nr = syscalls.number_of(arch, name)
+    if nr is None:
+        return Lack(arch, name, use, f"no syscall {name} on {arch}")
+    compared = arguments.comparisons(flt.rules, name)
+    plan = arguments.plan(use, compared)
+    if plan.unbounded or plan.size > arguments.MAX_COMBINATIONS:
+        args = ", ".join(f"arg{i}" for i in plan.unknown)
+        return Unproven(arch, name, use, f"the profile compares {args}, which the recording does not hold")
+    by_known: dict[tuple[int, ...], list[tuple[tuple[int, ...], bpf.Answer]]] = {}
+    known = [i for i in sorted(plan.values) if i not in plan.unknown]
+    for combo in plan.combinations():
+        by_known.setdefault(tuple(combo[i] for i in known), []).append((combo, flt.answer(arch, nr, combo)))
+    mixed = None
+    for answers in by_known.values():
+        denied = [(combo, a) for combo, a in answers if not a.allowed]
+        if denied and len(denied) == len(answers):  # denied whatever the values not recorded are
+            combo, answer = denied[0]
+            shown = tuple(combo[i] for i in sorted(compared)) if compared else ()
+            return Lack(arch, name, use, str(answer), shown, flt.fallback(arch, name, _errno_of(answer)))
+        if denied:
+            mixed = denied[0][0]
+    if mixed is not None:
+        args = ", ".join(f"arg{i}" for i in plan.unknown)
+        return Unproven(arch, name, use, f"allowed or denied depending on {args}, which the recording does not hold")
     return None
 
 
-def _fallback_allowed(program: bytes, arch: str, name: str, verdict: bpf.Answer) -> bool:
-    """A call the profile answers with ENOSYS is handled when the profile allows the C library's
-    fallback for it (clone3 -> clone): the generator makes such profiles on purpose."""
-    fallback = tables.enosys_fallbacks().get(name)
-    if fallback is None or verdict.action_name != "SCMP_ACT_ERRNO" or verdict.data != kernel.ENOSYS:
-        return False
-    token = syscalls.ARCH_TOKENS[arch]
-    for other in fallback.fallbacks:
-        nr = syscalls.number_of(arch, other)
-        if nr is not None and bpf.run(program, token, nr, (0,) * _ARGS).allowed:
-            return True
-    return False
+def check_recording(profile: Profile, ctx: Context, rec: Recording) -> Judgement:
+    """What `rec` needs that `profile` (compiled for `ctx`) does not allow, as the kernel would answer."""
+    flt = _Filter(profile, ctx)
+    lacks: list[Lack] = []
+    unproven: list[Unproven] = []
+    for arch in sorted(rec.syscalls):
+        for name, use in sorted(rec.syscalls[arch].items()):
+            found = _judge(flt, arch, name, use)
+            if isinstance(found, Lack):
+                lacks.append(found)
+            elif isinstance(found, Unproven):
+                unproven.append(found)
+    return Judgement(tuple(x for x in lacks if not x.handled), tuple(x for x in lacks if x.handled),
+                     tuple(unproven), sum(len(u) for u in rec.syscalls.values()))
 
 
-def lacks_from_denials(denied: Recording) -> list[Lack]:
-    """A verify/check run's denials as Lacks (the answer is the profile's action)."""
-    return [
-        Lack(arch, name, use, ", ".join(sorted(use.actions)) or "denied")
-        for arch in sorted(denied.syscalls) for name, use in sorted(denied.syscalls[arch].items())
-    ]
+def judge_denials(profile: Profile, ctx: Context, denied: Recording) -> Judgement:
+    """A run's denials, as the kernel answered them (verify's and check -- CMD's one judgement)."""
+    flt = _Filter(profile, ctx)
+    lacks = []
+    for arch in sorted(denied.syscalls):
+        for name, use in sorted(denied.syscalls[arch].items()):
+            labels = sorted(use.actions)
+            errno = kernel.ENOSYS if labels == [f"SCMP_ACT_ERRNO({kernel.ENOSYS})"] else None
+            lacks.append(Lack(arch, name, use, ", ".join(labels) or "denied", handled=flt.fallback(arch, name, errno)))
+    return Judgement(tuple(x for x in lacks if not x.handled), tuple(x for x in lacks if x.handled), (), None,
+                     tuple(f"incomplete run: {reason}" for reason in denied.incomplete_reasons))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from tabulate import tabulate
 
-from seccomp_gen.prove.check import Lack
+from seccomp_gen.prove.check import Judgement, Lack
 from seccomp_gen.prove.diff import Change, to_json
 
 
@@ -16,46 +17,68 @@ def _lack_rows(lacks: Sequence[Lack]) -> list[tuple[str, str, int, int, str, str
             for lack in lacks]
 
 
-def lacks(found: Sequence[Lack], fmt: str, suite: str, checked: int | None) -> str:
-    """`check`'s report; `checked` is how many syscalls were judged (None: a run, where only the
-    denied ones are seen)."""
+def _lack_json(lack: Lack) -> dict[str, Any]:
+    return {"arch": lack.arch, "syscall": lack.name, "count": lack.use.count,
+            "first": {"pid": lack.use.first.pid, "exe": lack.use.first.exe}, "answer": lack.answer,
+            "args": list(lack.args), **({"handled": lack.handled} if lack.handled else {})}
+
+
+def judgement(found: Judgement, fmt: str, suite: str) -> str:
+    """`check`'s report."""
     if fmt == "json":
-        return json.dumps({"missing": [
-            {"arch": lack.arch, "syscall": lack.name, "count": lack.use.count,
-             "first": {"pid": lack.use.first.pid, "exe": lack.use.first.exe}, "answer": lack.answer,
-             "args": list(lack.args)} for lack in found], "checked": -1 if checked is None else checked},
-            indent=2, sort_keys=True)
+        return json.dumps({
+            "missing": [_lack_json(lack) for lack in found.lacks],
+            "handled": [_lack_json(lack) for lack in found.handled],
+            "unproven": [{"arch": u.arch, "syscall": u.name, "count": u.use.count, "why": u.why,
+                          "first": {"pid": u.use.first.pid, "exe": u.use.first.exe}} for u in found.unproven],
+            "checked": found.checked, "exit_status": found.exit_status}, indent=2, sort_keys=True)
     if fmt == "junit":
         return _junit(found, suite)
-    if found:
-        return f"{len(found)} syscall(s) the profile does not allow:\n" + tabulate(
-            _lack_rows(found), headers=["arch", "syscall", "count", "first pid", "first exe", "profile answers"])
-    return f"ok: the profile allows all {checked} syscall(s)" if checked is not None else "ok: nothing was denied"
+    parts = []
+    if found.lacks:
+        parts.append(f"{len(found.lacks)} syscall(s) the profile does not allow:\n" + tabulate(
+            _lack_rows(found.lacks), headers=["arch", "syscall", "count", "first pid", "first exe", "profile answers"]))
+    if found.unproven:
+        parts.append(f"{len(found.unproven)} syscall(s) this recording cannot prove allowed:\n" + tabulate(
+            [(u.arch, u.name, u.use.count, u.use.first.exe, u.why) for u in found.unproven],
+            headers=["arch", "syscall", "count", "first exe", "why"], maxcolwidths=[None, None, None, 40, 60]))
+    parts.extend(f"handled: {h.name} ({h.arch}): {h.handled}" for h in found.handled)
+    if not found.lacks and not found.unproven:
+        parts.append(f"ok: the profile allows all {found.checked} syscall(s)" if found.checked is not None
+                     else "ok: nothing was denied")
+    return "\n".join(parts)
 
 
-def _junit(found: Sequence[Lack], suite: str) -> str:
+def _junit(found: Judgement, suite: str) -> str:
     from xml.sax.saxutils import quoteattr  # costs 25 ms at start-up: only when asked for
 
     cases = []
-    for lack in found:
+    for lack in found.lacks:
         message = quoteattr(f"{lack.name} ({lack.arch}) is not allowed: {lack.answer}; first called by "
                             f"{lack.use.first.exe} (pid {lack.use.first.pid}), {lack.use.count} call(s)")
         cases.append(f'  <testcase classname="seccomp-gen.{lack.arch}" name={quoteattr(lack.name)}>\n'
                      f"    <failure message={message}/>\n  </testcase>")
-    if not found:
+    for u in found.unproven:
+        message = quoteattr(f"{u.name} ({u.arch}) cannot be proven allowed: {u.why}")
+        cases.append(f'  <testcase classname="seccomp-gen.{u.arch}" name={quoteattr(u.name)}>\n'
+                     f"    <error message={message}/>\n  </testcase>")
+    if not cases:
         cases.append('  <testcase classname="seccomp-gen" name="profile allows every recorded syscall"/>')
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name={quoteattr(suite)} '
-            f'tests="{max(len(found), 1)}" failures="{len(found)}">\n' + "\n".join(cases) + "\n</testsuite>")
+            f'tests="{len(cases)}" failures="{len(found.lacks)}" errors="{len(found.unproven)}">\n'
+            + "\n".join(cases) + "\n</testsuite>")
 
 
-def denials(found: Sequence[Lack], complain: bool) -> list[str]:
-    """`verify`'s summary lines on stderr."""
-    if not found:
+def denials(found: Judgement, complain: bool) -> list[str]:
+    """`verify`'s summary lines on stderr: every call the kernel denied (handled ones say why)."""
+    every = sorted((*found.lacks, *found.handled), key=lambda lack: (lack.arch, lack.name))
+    if not every:
         return ["seccomp-gen: 0 denied syscalls"]
-    names = ", ".join(f"{lack.name}({lack.arch.removeprefix('SCMP_ARCH_')})" for lack in found)
-    lines = [f"seccomp-gen: {len(found)} denied syscalls{' (allowed: --complain)' if complain else ''}: {names}"]
+    names = ", ".join(f"{lack.name}({lack.arch.removeprefix('SCMP_ARCH_')})" for lack in every)
+    lines = [f"seccomp-gen: {len(every)} denied syscalls{' (allowed: --complain)' if complain else ''}: {names}"]
     lines.extend(f"seccomp-gen:   {lack.name} ({lack.arch}): {lack.answer}, {lack.use.count} call(s), first by "
-                 f"{lack.use.first.exe} (pid {lack.use.first.pid})" for lack in found)
+                 f"{lack.use.first.exe} (pid {lack.use.first.pid})" + (f"; handled: {lack.handled}" if lack.handled
+                                                                       else "") for lack in every)
     return lines
 
 
