@@ -36,6 +36,7 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
                          and not d.allowed_extra} for d in findings.denied],
         "not_judged": [{"name": u.name, "arch": u.arch, "args": list(u.args), "detail": u.detail}
                        for u in findings.unjudged],
+        "in_some_runs": {"runs": findings.runs, "syscalls": {a: dict(n) for a, n in findings.in_some_runs.items()}},
         "warnings": list(findings.warnings),
         "files": list(files),
     }
@@ -82,6 +83,11 @@ def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
                 for u in findings.unjudged]
         parts.append("Argument rules not judged (the recording lacks the values they compare):\n"
                      + tabulate(rows, headers=["syscall", "arch", "compares", "detail"], tablefmt="simple"))
+    if findings.in_some_runs:
+        calls = " ".join(f"{name}({arch.removeprefix('SCMP_ARCH_')}):{runs}/{findings.runs}"
+                         for arch, names in findings.in_some_runs.items() for name, runs in names.items())
+        parts.append(f"Seen in only some of {findings.runs} runs (timing-dependent; more runs may show more):\n"
+                     + textwrap.fill(calls, 100))
     if findings.removed:
         parts.append(f"Removed ({len(findings.removed)} the baseline allows but the workload never called):\n"
                      + textwrap.fill(" ".join(findings.removed), 100))

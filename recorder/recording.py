@@ -52,6 +52,9 @@ class SyscallUse:
     args: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     args_truncated: bool = False
     actions: Mapping[str, int] = field(default_factory=dict)
+    #: In how many of the recording's runs it was seen (record --repeat, merge): fewer than all
+    #: marks a call whose appearance depends on timing.
+    runs: int = 1
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class Recording:
     processes: tuple[Process, ...] = ()
     incomplete_reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    runs: int = 1  # how many runs of the workload it holds
     schema_version: int = SCHEMA_VERSION
 
     def arches(self) -> list[str]:
@@ -93,6 +97,11 @@ class Recording:
             return set(self.syscalls.get(arch, {}))
         return {name for uses in self.syscalls.values() for name in uses}
 
+    def in_some_runs(self) -> dict[str, dict[str, int]]:
+        """arch -> name -> runs, for the calls seen in only some of several runs."""
+        return {arch: found for arch, uses in sorted(self.syscalls.items())
+                if (found := {n: u.runs for n, u in sorted(uses.items()) if u.runs < self.runs})}
+
     def total_calls(self) -> int:
         return sum(use.count for uses in self.syscalls.values() for use in uses.values())
 
@@ -100,8 +109,10 @@ class Recording:
 # ---------------------------------------------------------------- dumping
 
 
-def _use_to_json(use: SyscallUse) -> dict[str, Any]:
+def _use_to_json(use: SyscallUse, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {"count": use.count, "first": {"pid": use.first.pid, "exe": use.first.exe}}
+    if runs > 1:
+        out["runs"] = use.runs
     if use.args:
         out["args"] = {str(index): list(values) for index, values in sorted(use.args.items())}
     if use.args_truncated:
@@ -129,12 +140,13 @@ def to_json(rec: Recording) -> dict[str, Any]:
         "incomplete_reasons": list(rec.incomplete_reasons),
         "warnings": list(rec.warnings),
         "syscalls": {
-            arch: {name: _use_to_json(use) for name, use in sorted(uses.items())}
+            arch: {name: _use_to_json(use, rec.runs) for name, use in sorted(uses.items())}
             for arch, uses in sorted(rec.syscalls.items())
         },
         "processes": [
             {"pid": p.pid, "ppid": p.ppid, "exe": p.exe, "argv": list(p.argv)} for p in rec.processes
         ],
+        **({"runs": rec.runs} if rec.runs > 1 else {}),
     }
 
 
@@ -152,6 +164,8 @@ def dump(rec: Recording, path: str | Path) -> None:
 
 class _Reader(StrictReader):
     """Validates one decoded document; errors carry the file and the line of the offending key."""
+
+    runs = 1  # the recording's, once read: a use is seen in at most that many
 
     def use(self, arch: str, name: str, raw: Any) -> SyscallUse:
         needle = f'"{name}"'
@@ -174,7 +188,10 @@ class _Reader(StrictReader):
             for k, v in self.obj(doc.get("actions", {}), "actions", needle).items()
         }
         truncated = self.bool_(doc.get("args_truncated", False), f"syscalls.{arch}.{name}.args_truncated", needle)
-        return SyscallUse(count, caller, args, truncated, actions)
+        runs = self.int_(doc.get("runs", self.runs), f"syscalls.{arch}.{name}.runs", needle, minimum=1)
+        if runs > self.runs:
+            raise self.fail(f"syscalls.{arch}.{name}.runs is more than the recording's runs ({self.runs})", needle)
+        return SyscallUse(count, caller, args, truncated, actions, runs)
 
     def syscalls(self, raw: Any) -> dict[str, dict[str, SyscallUse]]:
         result: dict[str, dict[str, SyscallUse]] = {}
@@ -194,6 +211,7 @@ class _Reader(StrictReader):
 
     def recording(self, doc: Any) -> Recording:
         doc = self.obj(doc, "the recording")
+        self.runs = self.int_(doc.get("runs", 1), "runs", '"runs"', minimum=1)
         version = doc.get("schema_version")
         if version != SCHEMA_VERSION:
             raise self.fail(
@@ -234,6 +252,7 @@ class _Reader(StrictReader):
             exit_status=status,
             complete=complete,
             syscalls=self.syscalls(doc.get("syscalls")),
+            runs=self.runs,
             processes=tuple(processes),
             incomplete_reasons=self.strs(doc.get("incomplete_reasons", []), "incomplete_reasons"),
             warnings=self.strs(doc.get("warnings", []), "warnings"),
@@ -263,7 +282,7 @@ def _merge_use(a: SyscallUse, b: SyscallUse) -> SyscallUse:
     actions = dict(a.actions)
     for action, count in b.actions.items():
         actions[action] = actions.get(action, 0) + count
-    return SyscallUse(a.count + b.count, a.first, args, truncated, actions)
+    return SyscallUse(a.count + b.count, a.first, args, truncated, actions, a.runs + b.runs)
 
 
 def merge(recordings: Iterable[Recording]) -> Recording:
@@ -295,4 +314,5 @@ def merge(recordings: Iterable[Recording]) -> Recording:
         processes=tuple(p for rec in items for p in rec.processes),
         incomplete_reasons=reasons,
         warnings=tuple(w for rec in items for w in rec.warnings),
+        runs=sum(r.runs for r in items),
     )

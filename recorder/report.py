@@ -22,8 +22,20 @@ def table(rec: Recording, path: str) -> str:
     ]
     lines.append(tabulate(rows, headers=["arch", "syscall", "count", "first pid", "first exe", "args"]))
     lines.append(f"{sum(len(rec.syscalls[a]) for a in rec.arches())} distinct syscalls, "
-                 f"{rec.total_calls()} calls, {len(rec.processes)} processes")
+                 f"{rec.total_calls()} calls, {len(rec.processes)} processes"
+                 + (f", {rec.runs} runs" if rec.runs > 1 else ""))
+    lines.extend(_some_runs(rec))
     return "\n".join(lines)
+
+
+def _some_runs(rec: Recording) -> list[str]:
+    """The calls seen in only some runs: their appearance depends on timing."""
+    found = rec.in_some_runs()
+    if not found:
+        return []
+    calls = ", ".join(f"{name}({arch.removeprefix('SCMP_ARCH_')}) {runs}/{rec.runs}"
+                      for arch, names in found.items() for name, runs in names.items())
+    return [f"seen in only some of {rec.runs} runs (timing-dependent): {calls}"]
 
 
 def summary(rec: Recording, output: str) -> list[str]:
@@ -31,6 +43,7 @@ def summary(rec: Recording, output: str) -> list[str]:
     lines = [f"seccomp-gen: warning: {warning}" for warning in rec.warnings]
     lines.extend(f"seccomp-gen: incomplete: {reason}" for reason in rec.incomplete_reasons)
     distinct = sum(len(uses) for uses in rec.syscalls.values())
+    lines.extend(f"seccomp-gen: {line}" for line in _some_runs(rec))
     lines.append(f"seccomp-gen: {rec.total_calls()} syscalls ({distinct} distinct, arches: "
                  f"{', '.join(rec.arches()) or 'none'}) from {len(rec.processes)} processes in "
                  f"{rec.source.duration_s:.2f} s -> {output}")

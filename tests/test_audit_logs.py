@@ -59,7 +59,7 @@ def test_seccomp_and_syscall_records_with_noise(tmp_path: Path) -> None:
     assert rec.syscalls[X86_64]["read"].count == 2
     assert rec.syscalls[X86_64]["read"].actions == {"SCMP_ACT_LOG": 2}
     assert rec.syscalls[X86_64]["openat"].first.exe == "/usr/bin/app"
-    assert rec.syscalls[X86_64]["socket"].args == {0: (2,), 1: (0x80002,)}  # from the SYSCALL record's a0, a1
+    assert rec.syscalls[X86_64]["socket"].args == {0: (2,), 1: (0x80002,), 2: (0,)}  # the SYSCALL record's a0-a2
     assert rec.source.engine == "audit" and rec.complete
     assert rec.source.details["non_audit_lines"] == 1 and rec.source.details["other_audit_records"] == 4
 

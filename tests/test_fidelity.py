@@ -16,8 +16,8 @@ from tests.support.process import cli, need_tool, strace_names
 ENGINES = ("ptrace", "log", "ebpf")
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the log and ebpf engines need root")
 #: What a process can see of its own state, printed by a shell.
-STATE = ("ls -l /proc/self/fd | tail -n +2 | awk '{print $9, $10, $11}' | grep -v ' /proc/' | sed -E 's/:\\[[0-9]+\\]//';"
-         " ulimit -a; umask; "
+STATE = ("ls -l /proc/self/fd | tail -n +2 | awk '{print $9, $10, $11}' | grep -v ' /proc/'"
+         " | sed -E 's/:\\[[0-9]+\\]//'; ulimit -a; umask; "
          "grep -E '^(SigBlk|SigIgn|SigCgt|NoNewPrivs)' /proc/self/status; nproc; env | sort")
 
 

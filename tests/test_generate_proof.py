@@ -23,7 +23,7 @@ from seccomp_gen.generator.profile import Profile
 from seccomp_gen.recorder.recording import Recording
 from tests.support.generate import X86, X86_64, answer, program
 
-record_command = pytest.importorskip("recorder.ptrace").record_command
+record_command = pytest.importorskip("seccomp_gen.recorder.ptrace").record_command
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 STAT_FAMILY = {"stat", "fstat", "lstat", "newfstatat", "statx", "fstatat64", "stat64", "lstat64", "fstat64"}

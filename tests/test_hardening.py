@@ -25,7 +25,7 @@ from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.audit.engine import AuditLogEngine
 from seccomp_gen.recorder.audit.inputs import Line
 from seccomp_gen.recorder.audit.records import MalformedRecord, parse_header, syscall_event
-from tests.support.process import cli
+from tests.support.process import cli, session_members
 
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -217,21 +217,6 @@ def test_tracee_that_calls_ptrace_traceme(workload: Callable[..., Path], tmp_pat
     assert "ptrace" in recording.load(out).names()
 
 
-def _session_members(sid: int) -> list[int]:
-    """Live (non-zombie) processes of session `sid`."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
-
-
 def test_no_process_left_behind_after_an_interrupted_recording(tmp_path: Path) -> None:
     """CMD stops itself (SIGSTOP) with two children running; SIGTERM to the recorder: after the
     grace period every traced process is killed, none of its session survives it."""
@@ -241,16 +226,16 @@ def test_no_process_left_behind_after_an_interrupted_recording(tmp_path: Path) -
          "/bin/sh", "-c", "sleep 60 & sleep 60 & kill -STOP $$; wait"], start_new_session=True)
     try:
         deadline = time.monotonic() + 30
-        while len(_session_members(recorder.pid)) < 4 and time.monotonic() < deadline:  # recorder, sh, 2 sleeps
+        while len(session_members(recorder.pid)) < 4 and time.monotonic() < deadline:  # recorder, sh, 2 sleeps
             time.sleep(0.05)
-        assert len(_session_members(recorder.pid)) >= 4
+        assert len(session_members(recorder.pid)) >= 4
         recorder.send_signal(signal.SIGTERM)
         assert recorder.wait(timeout=30) != 0
         time.sleep(0.5)  # the killed tracees are reaped by init
-        assert _session_members(recorder.pid) == []
+        assert session_members(recorder.pid) == []
         assert not recording.load(out).complete
     finally:
-        for pid in _session_members(recorder.pid):
+        for pid in session_members(recorder.pid):
             os.kill(pid, signal.SIGKILL)
 
 

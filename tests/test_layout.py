@@ -117,6 +117,20 @@ def test_imports_follow_the_layers() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_tests_benchmarks_and_scripts_use_the_package_names() -> None:
+    """Outside the package too, nothing imports `recorder` or `generator` as top-level names (from
+    the repository root they would load a second copy of every module)."""
+    problems = []
+    for folder in ("tests", "benchmarks", "scripts"):
+        for path in sorted((PACKAGE.parent / folder).rglob("*.py")):
+            for imp in imports_of(f"{folder}.{path.stem}", path):
+                if imp.target.split(".")[0] in ("recorder", "generator"):
+                    problems.append(f"{path}:{imp.line}: {imp.target}")
+            if re.search(r"""importorskip\(["'](recorder|generator)\b""", path.read_text()):
+                problems.append(f"{path}: importorskip of a generic name")
+    assert not problems, "\n".join(problems)
+
+
 def test_ground_imports_nothing_else_of_the_project() -> None:
     for name, path in modules():
         if name.startswith("seccomp_gen.ground"):

@@ -97,6 +97,8 @@ def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequ
         denied=tuple(sorted(decisions.denied, key=lambda d: (d.name, d.kind, d.detail, d.arches))),
         warnings=tuple(decisions.warnings),
         unjudged=tuple(sorted(decisions.unjudged, key=lambda u: (u.name, u.arch))),
+        in_some_runs=rec.in_some_runs(),
+        runs=rec.runs,
     )
     return Result(profile, findings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -78,6 +79,9 @@ class Findings:
     denied: tuple[Denied, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
     unjudged: tuple[Unjudged, ...] = ()
+    #: arch -> name -> runs, for calls seen in only some of `runs` runs (record --repeat, merge)
+    in_some_runs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    runs: int = 1
 
     @property
     def removed(self) -> tuple[str, ...]:

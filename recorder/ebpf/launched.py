@@ -94,12 +94,14 @@ def record_launched(command: Sequence[str], *, grace_s: float, log: Log, engine:
     if leftovers:
         collector.warn(f"processes {leftovers} were still in the cgroup after the traced tree ended; killed")
     rec = collector.build(engine=engine, command=command, exit_status=traced.exit_status,
-                          processes=traced.processes, details=_details(cg, trace_filter[1]))
+                          processes=traced.processes, details=_details(cg, trace_filter[1], traced))
     return with_own_filter_warning(rec)
 
 
-def _details(cg: Path, nnp: bool) -> dict[str, Any]:
+def _details(cg: Path, nnp: bool, traced: Recording) -> dict[str, Any]:
+    stopped = {k: v for k, v in traced.source.details.items() if k == "stopped_by"}
     return {
+        **stopped,
         "mode": "bpf raw_tracepoint sys_enter, scoped by cgroup v2",
         "cgroup": str(cg),
         "compat_calls": "recorded through ptrace (seccomp RET_TRACE for other arches) and dropped from the "

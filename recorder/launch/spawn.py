@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from seccomp_gen.ground.errors import CommandNotExecutable, CommandNotFound
 from seccomp_gen.recorder.launch.clone_into import fork_into_cgroup
-from seccomp_gen.recorder.launch.environ import original_environ
+from seccomp_gen.recorder.launch.environ import child_environ
 from seccomp_gen.recorder.launch.signals import child_defaults
 from seccomp_gen.recorder.launch.status import EXIT_NOT_EXECUTABLE, exec_exit_code
 
@@ -59,12 +59,12 @@ def start(path: str, argv: Sequence[str], *, setup: Callable[[], None] = _nothin
           env: Mapping[str, str] | None = None, cgroup_fd: int | None = None,
           close_in_child: Sequence[int] = ()) -> Child:
     """Fork a child that runs `setup()` and then execs `path` with `argv` (and `env`, else the
-    environment seccomp-gen was started with: environ.py).
+    caller's environment without the interpreter's own start-up changes: environ.py).
 
     With `cgroup_fd` the child is created inside that cgroup v2 directory when the kernel can
     (clone3 CLONE_INTO_CGROUP); otherwise it is a plain fork and the caller moves it.
     """
-    environment = original_environ() if env is None else dict(env)  # read now: after set-up only execve runs
+    environment = child_environ() if env is None else dict(env)  # read now: after set-up only execve runs
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     pid = _fork(cgroup_fd)
     if pid == 0:  # pragma: no cover - the child execs or exits

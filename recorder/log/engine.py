@@ -152,8 +152,8 @@ class LogEngine:
         exec_errno = child.exec_errno()
         if exec_errno is not None:
             raise exec_error(self.command[0], exec_errno)
-        reason = f"interrupted by {signal.Signals(interrupted[0]).name}" if interrupted else None
-        return pid, status, reason
+        stopped_by = signal.Signals(interrupted[0]).name if interrupted else None
+        return pid, status, stopped_by
 
     def record(self) -> Recording:
         started = datetime.now(UTC)
@@ -164,12 +164,12 @@ class LogEngine:
             harvester.start()
             try:
                 start_marker = _marker()
-                pid, status, interrupted = self._run_tree(path, flt)
+                pid, status, stopped_by = self._run_tree(path, flt)
                 end_marker = _marker()
                 arrived = self._await(harvester, end_marker)
             finally:
                 harvester.stop()
-        rec = self._build(harvester, pid, status, interrupted, start_marker, end_marker, arrived)
+        rec = self._build(harvester, pid, status, stopped_by, start_marker, end_marker, arrived)
         duration = (datetime.now(UTC) - started).total_seconds()
         return dataclasses.replace(rec, source=dataclasses.replace(
             rec.source, started=started.isoformat(timespec="seconds"), duration_s=duration))
@@ -187,7 +187,7 @@ class LogEngine:
             time.sleep(0.01)
         return False
 
-    def _build(self, harvester: Harvester, pid: int, status: int | None, interrupted: str | None,
+    def _build(self, harvester: Harvester, pid: int, status: int | None, stopped_by: str | None,
                start_marker: int, end_marker: int, arrived: bool) -> Recording:
         lines = harvester.lines
         start_needle, end_needle = f" pid={start_marker} ", f" pid={end_marker} "
@@ -212,12 +212,13 @@ class LogEngine:
         if not arrived:
             engine.collector.mark_incomplete(
                 f"the end marker's audit records did not arrive within {MARKER_TIMEOUT_S:g} s: records were dropped")
-        if interrupted:
-            engine.collector.mark_incomplete(f"recording {interrupted}")
         if not tagged:
             engine.collector.warn("could not give the command its own audit session (loginuid): records of other "
                                   "processes logging under SCMP_ACT_LOG at the same time may be included")
-        details = {"harvested_from": harvester.name, "audit_session": session if tagged else None}
+        # Passed on to CMD, a signal ends the run as it would end it in production: the tree was
+        # waited for to its end (under the LOG filter it runs without the recorder), so it is complete.
+        details = {"harvested_from": harvester.name, "audit_session": session if tagged else None,
+                   **({"stopped_by": stopped_by} if stopped_by else {})}
         try:
             return engine.finish(engine=self.name, command=self.command, exit_status=status, extra_details=details)
         except SeccompGenError as exc:

@@ -46,25 +46,33 @@ def with_own_filter_warning(rec: Recording) -> Recording:
 
 class _Interrupts:
     """What SIGINT/SIGTERM/SIGHUP and the grace alarm do to a launched run: the first is passed on
-    to CMD and starts the grace period; the alarm or a second signal kills every tracee."""
+    to CMD and starts the grace period (none with --kill-after 0); the alarm or a second signal kills
+    every tracee. A tree that exits on its own within the grace period is a complete recording."""
 
     def __init__(self, tracer: Tracer, collector: Collector, pid: int, grace_s: float, log: Log) -> None:
         self.tracer, self.collector, self.pid, self.grace_s, self.log = tracer, collector, pid, grace_s, log
         self.forwarded: list[int] = []
 
     def __call__(self, signum: int) -> None:
-        if signum == signal.SIGALRM or self.forwarded:
+        if signum == signal.SIGALRM or self.forwarded or self.grace_s <= 0:
+            if not self.forwarded:
+                self.forwarded.append(signum)
             self.log("seccomp-gen: killing the traced processes")
-            self.collector.mark_incomplete("the recorder stopped the traced processes with SIGKILL")
+            self.collector.mark_incomplete(f"the recorder stopped the traced processes with SIGKILL after "
+                                           f"{self.stopped_by}: calls they would have made are missing")
             self.tracer.kill_all()
             return
-        self.collector.mark_incomplete(f"recording interrupted by {signal.Signals(signum).name}")
         self.forwarded.append(signum)
         if not signals.terminal_sent(signum):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signum)
         self.log(f"seccomp-gen: {signal.Signals(signum).name}: waiting up to {self.grace_s:g} s for the command")
         signal.setitimer(signal.ITIMER_REAL, self.grace_s)
+
+    @property
+    def stopped_by(self) -> str | None:
+        """The signal that stopped the run (passed on to CMD), or None."""
+        return signal.Signals(self.forwarded[0]).name if self.forwarded else None
 
 
 def record_command(
@@ -99,12 +107,14 @@ def record_command(
         child, nnp = spawn_traced(command, rootfs, trace_filter, cgroup_fd)
         tracer.main_pid = child.pid
         tracer.add_task(child.pid, execed=on_trace is not None)
+        interrupts = _Interrupts(tracer, collector, child.pid, grace_s, log)
         with signals.handling(tracer.on_signal, TRACER_SIGNALS):
-            tracer.run(_Interrupts(tracer, collector, child.pid, grace_s, log))
+            tracer.run(interrupts)
     exec_errno = child.exec_errno()
     if exec_errno is not None:
         raise exec_error(command[0], exec_errno)
-    details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp, "rootfs": rootfs}
+    details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp, "rootfs": rootfs,
+               **({"stopped_by": interrupts.stopped_by} if interrupts.stopped_by else {})}
     return with_own_filter_warning(collector.build(
         engine=engine,
         command=command,

@@ -106,6 +106,7 @@ class Tracer:
         self.affinity = affinity
         self.intercepted = affinity.keys if affinity is not None else frozenset()
         self.exit_hooks: dict[int, ExitHook] = {}
+        self.killing = False  # after kill_all(): every new task is killed at once
 
     # ------------------------------------------------------------ bookkeeping
 
@@ -119,6 +120,9 @@ class Tracer:
             execed = creator.execed if creator is not None else True
         task = _Task(tid, tgid, execed)
         self.tasks[tid] = task
+        if self.killing:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(tid, signal.SIGKILL)
         if self.affinity is not None:
             self.affinity.new_task(tid, creator.tid if creator is not None else None)
         if tgid not in self.exes:
@@ -289,7 +293,9 @@ class Tracer:
     # ------------------------------------------------------------ ending early
 
     def kill_all(self) -> None:
-        """SIGKILL every tracee (they carry our RET_TRACE filter and cannot run on untraced)."""
+        """SIGKILL every tracee (they carry our RET_TRACE filter and cannot run on untraced); a
+        task that shows up afterwards (forked just before) is killed as it is reported."""
+        self.killing = True
         for tid in list(self.tasks):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(tid, signal.SIGKILL)

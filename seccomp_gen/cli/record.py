@@ -11,6 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from seccomp_gen.recorder.interface import Engine
+    from seccomp_gen.recorder.recording import Recording
 
 DEFAULT_OUTPUT = "seccomp-gen.recording.json"
 
@@ -95,12 +96,14 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
               help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU); "
                    "auto: the CPU the recorder starts on.")
 @click.option("--kill-after", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
-              help="After SIGINT/SIGTERM, how long CMD gets to exit before its processes are killed.")
+              help="After SIGINT/SIGTERM, how long CMD gets to exit before its processes are killed (0: at once).")
+@click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Run CMD N times and merge the runs; the recording lists calls seen in only some of them.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: tuple[str, ...],
            exes: tuple[str, ...], comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
            rootfs: str | None, cgroup_path: str | None, duration: float | None, quiet: bool, pin_cpu: str,
-           kill_after: float, command: tuple[str, ...]) -> None:
+           kill_after: float, repeat: int, command: tuple[str, ...]) -> None:
     """Record the syscalls of CMD and all its descendants, of a running process, or from audit logs.
 
     \b
@@ -120,12 +123,14 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     log = say_nothing if quiet else _stderr
     engine = _engine_name(engine, audit_logs, cgroup_path)
     _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict, rootfs, cgroup_path, duration, command)
+    if repeat > 1 and not command:
+        raise click.UsageError("--repeat runs a command several times (not -p, --cgroup or --audit-log)")
     check_writable(output)  # fail before CMD runs, not after
     if engine == "audit":
         source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, log)
     else:
         source = _run_engine(engine, command, pids, rootfs, cgroup_path, duration, pin_cpu, kill_after, log)
-    rec = source.record()
+    rec = _record_runs(source, repeat, log)
     if engine == "audit" and sys.stderr.isatty() and not quiet:
         click.echo("\r", err=True, nl=False)
     recording.dump(rec, output)
@@ -133,6 +138,20 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
         log(line)
     # A launched command: exit as it did. Attached or read from logs: success is having recorded it.
     sys.exit(rec.exit_status or 0 if command else 0)
+
+
+def _record_runs(source: Engine, repeat: int, log: Callable[[str], None]) -> Recording:
+    """`repeat` runs merged into one recording; a run stopped by a signal ends the series."""
+    from seccomp_gen.recorder import recording
+
+    runs = []
+    for number in range(1, repeat + 1):
+        if repeat > 1:
+            log(f"seccomp-gen: run {number} of {repeat}")
+        runs.append(source.record())
+        if "stopped_by" in runs[-1].source.details:
+            break
+    return recording.merge(runs)
 
 
 def _engine_name(engine: str | None, audit_logs: tuple[str, ...], cgroup_path: str | None) -> str:

@@ -60,3 +60,18 @@ def strace_names(argv: list[str], tmp_path: Path) -> set[str]:
         if match:
             names.add(match.group(1))
     return names
+
+
+def session_members(sid: int) -> list[int]:
+    """Live (non-zombie) processes of session `sid`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
