@@ -133,7 +133,8 @@ class Tracer:
         return task
 
     def _resume(self, tid: int, sig: int = 0, request: int | None = None) -> None:
-        request = self.resume_request if request is None else request
+        if request is None:  # a task between an intercepted call's entry and exit keeps stopping at the exit
+            request = PTRACE_SYSCALL if tid in self.exit_hooks else self.resume_request
         # ESRCH: gone (SIGKILLed); its exit is reported by waitpid.
         if raw_ptrace(request, tid, 0, sig) < 0 and ctypes.get_errno() != errno.ESRCH:
             raise ptrace_error(request, tid)
