@@ -18,10 +18,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seccomp_gen.generator import baselines, tables  # noqa: E402
-from seccomp_gen.generator.profile import Rule  # noqa: E402
-from seccomp_gen.ground import syscalls  # noqa: E402
-from seccomp_gen.ground.jsonio import dumps_stable  # noqa: E402
+from seccomp_gen.generator import baselines, tables
+from seccomp_gen.generator.profile import Rule
+from seccomp_gen.ground import syscalls
+from seccomp_gen.ground.jsonio import dumps_stable
 
 OUT = Path(__file__).resolve().parent.parent / "recorder" / "data" / "watched_args.json"
 #: Arguments no bundled baseline conditions on, kept for argument-level narrowing.
