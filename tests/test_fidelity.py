@@ -4,6 +4,7 @@ affinity, environment, fds, rlimits, signal state and umask - so a recording is 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,21 @@ def test_process_state_is_the_native_one(engine: str, tmp_path: Path) -> None:
     the CPU count and the environment, as a shell sees them."""
     argv = ["/bin/sh", "-c", STATE]
     assert _recorded(tmp_path, engine, argv) == _native(argv)
+
+
+@root_only
+@pytest.mark.parametrize("engine", ENGINES)
+def test_signals_the_caller_ignored_stay_ignored(engine: str, tmp_path: Path) -> None:
+    """A caller that ignores signals (nohup: SIGHUP; make: glibc's internal 32 and 33, which no
+    Python call can set): CMD starts with them ignored, recorded or not."""
+    make = need_tool("make", "make")
+    record = f"{sys.executable} -m seccomp_gen record -q --engine {engine} -o {tmp_path / 'r.json'} --"
+    makefile = tmp_path / "Makefile"
+    makefile.write_text(f"all:\n\t@grep SigIgn /proc/self/status\n\t@{record} grep SigIgn /proc/self/status\n")
+    proc = subprocess.run(["nohup", make, "-s", "-f", str(makefile)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    native, recorded = proc.stdout.splitlines()
+    assert recorded == native and int(native.split()[1], 16) & (1 << (signal.SIGHUP - 1)), proc.stderr
 
 
 def test_process_state_under_verify_is_the_native_one(tmp_path: Path) -> None:

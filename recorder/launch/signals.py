@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
+
+from seccomp_gen.ground import syscalls
 
 #: Seconds a launched command gets to exit after the recorder passed SIGINT/SIGTERM/SIGHUP on to it.
 DEFAULT_GRACE_S = 5.0
@@ -17,6 +20,10 @@ INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _CHILD_DEFAULTS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 Handler = Callable[[int, FrameType | None], None]
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+#: rt_sigaction's number on this machine (x86_64: 13), from libseccomp.
+_RT_SIGACTION = syscalls.number_of(syscalls.native_arch(), "rt_sigaction") or -1
 
 
 @contextlib.contextmanager
@@ -43,7 +50,40 @@ def terminal_sent(signum: int) -> bool:
         return False
 
 
+def ignored_now() -> int:
+    """The SigIgn mask of this process (bit N-1: signal N ignored)."""
+    try:
+        with open("/proc/self/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"SigIgn:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+#: What the recorder's caller ignored (read before any thread of ours runs: creating one makes glibc
+#: catch its internal signals 32 and 33, which `make`, for one, passes on ignored).
+IGNORED_AT_START = ignored_now()
+
+
+def _set_ignored(signum: int, ignore: bool) -> None:
+    """SIG_IGN or SIG_DFL for `signum`, through the kernel for glibc's internal signals (its
+    sigaction() refuses 32 and 33)."""
+    try:
+        signal.signal(signum, signal.SIG_IGN if ignore else signal.SIG_DFL)
+    except (OSError, ValueError, RuntimeError):
+        act = (ctypes.c_ulong * 4)(1 if ignore else 0, 0, 0, 0)  # handler, flags, restorer, mask
+        _libc.syscall(ctypes.c_long(_RT_SIGACTION), ctypes.c_int(signum), act, None, ctypes.c_size_t(8))
+
+
 def child_defaults() -> None:
-    """In a forked child before exec: the dispositions a shell would give CMD."""
-    for signum in _CHILD_DEFAULTS:
-        signal.signal(signum, signal.SIG_DFL)
+    """In a forked child before exec: the dispositions CMD would have had from our caller - what it
+    ignored stays ignored, the rest is default; SIGPIPE and SIGXFSZ, which Python ignores as it
+    starts, get the defaults a shell gives."""
+    wanted = IGNORED_AT_START & ~sum(1 << (s - 1) for s in _CHILD_DEFAULTS)
+    now = ignored_now()
+    for signum in range(1, signal.NSIG):
+        bit = 1 << (signum - 1)
+        if (now ^ wanted) & bit and signum not in (signal.SIGKILL, signal.SIGSTOP):
+            _set_ignored(signum, bool(wanted & bit))
