@@ -41,6 +41,14 @@ def unrecorded(use: SyscallUse, indices: Iterable[int]) -> list[int]:
     return sorted(i for i in indices if i not in use.args or use.args_truncated)
 
 
+def recorded(use: SyscallUse, compared: Mapping[int, Sequence[Arg]]) -> Iterator[dict[int, int]]:
+    """Every combination of the values recorded for the compared arguments (at most
+    MAX_COMBINATIONS), as index -> value."""
+    known = {i: v for i, v in use.args.items() if i in compared}
+    for combo in itertools.islice(itertools.product(*known.values()), MAX_COMBINATIONS):
+        yield dict(zip(known, combo, strict=True))
+
+
 def representatives(compared: Sequence[Arg]) -> list[int] | None:
     """Values that reach every outcome the comparisons on one argument can have; None when that
     cannot be bounded (masked and ordered comparisons mixed, or too many masked bits)."""

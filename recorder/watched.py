@@ -36,13 +36,11 @@ def watched_for_token(token: int) -> dict[tuple[int, int], tuple[int, ...]]:
     ~20 ms of start-up, mostly for arches a recording never meets.
     """
     table: dict[tuple[int, int], tuple[int, ...]] = {}
-    for arch, arch_token in syscalls.ARCH_TOKENS.items():
-        x32 = arch == "SCMP_ARCH_X32"
-        reported_as = syscalls.ARCH_TOKENS["SCMP_ARCH_X86_64"] if x32 else arch_token
-        if reported_as != token:
+    for arch in syscalls.ARCH_TOKENS:
+        if syscalls.reported_key(arch, 0)[0] != token:
             continue
         for name in _table():
             nr = syscalls.number_of(arch, name)
             if nr is not None:
-                table[(token, nr | syscalls.X32_SYSCALL_BIT if x32 else nr)] = watched_args(arch, name)
+                table[syscalls.reported_key(arch, nr)] = watched_args(arch, name)
     return table

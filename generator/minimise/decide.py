@@ -8,7 +8,6 @@ program's behalf, never-observed --allow-extra names, and socketcall where libse
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -107,10 +106,8 @@ def _denied_values(d: Decisions, view: BaselineView, rec: Recording, name: str, 
         missing = arguments.unrecorded(use, compared)
         if missing:
             d.unjudged.append(Unjudged(name, arch, tuple(missing), _unjudged_detail(rec, use, missing)))
-        known = {i: v for i, v in use.args.items() if i in compared}
         seen: set[str] = set()
-        for combo in itertools.islice(itertools.product(*known.values()), arguments.MAX_COMBINATIONS):
-            values = dict(zip(known, combo, strict=True))
+        for values in arguments.recorded(use, compared):
             av = decide_args(view.rules, name, values, *view.eff)
             if av.allowed:
                 continue

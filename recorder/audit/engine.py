@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit.filter import AuditFilter, parse_time
 from seccomp_gen.recorder.audit.inputs import MAX_LINE
-from seccomp_gen.recorder.audit.reader import MAX_PROCESSES, MAX_REPORTED, AuditReader
+from seccomp_gen.recorder.audit.reader import MAX_REPORTED, AuditReader
 from seccomp_gen.recorder.interface import Log
 from seccomp_gen.recorder.recording import Recording
 
-__all__ = ["MAX_PROCESSES", "AuditFilter", "AuditLogEngine", "parse_time", "read_audit_logs"]
+__all__ = ["AuditFilter", "AuditLogEngine", "parse_time", "read_audit_logs"]
 
 
 class AuditLogEngine(AuditReader):

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from seccomp_gen.ground import kernel
+from seccomp_gen.recorder.launch.proc import status_mask
 
 
 def effective_caps() -> int:
     """The CapEff bit mask (0 when it cannot be read)."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("CapEff:"):
-                    return int(line.split()[1], 16)
-    except (OSError, ValueError):
-        pass
-    return 0
+    return status_mask(b"CapEff")
 
 
 def has_capability(name: str) -> bool:

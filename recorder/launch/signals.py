@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 
 from seccomp_gen.ground import syscalls
+from seccomp_gen.recorder.launch.proc import status_mask
 
 #: Seconds a launched command gets to exit after the recorder passed SIGINT/SIGTERM/SIGHUP on to it.
 DEFAULT_GRACE_S = 5.0
@@ -22,8 +23,6 @@ _CHILD_DEFAULTS = (signal.SIGPIPE, signal.SIGXFSZ)
 Handler = Callable[[int, FrameType | None], None]
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
-#: rt_sigaction's number on this machine (x86_64: 13), from libseccomp.
-_RT_SIGACTION = syscalls.number_of(syscalls.native_arch(), "rt_sigaction") or -1
 
 
 @contextlib.contextmanager
@@ -52,14 +51,7 @@ def terminal_sent(signum: int) -> bool:
 
 def ignored_now() -> int:
     """The SigIgn mask of this process (bit N-1: signal N ignored)."""
-    try:
-        with open("/proc/self/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"SigIgn:"):
-                    return int(line.split()[1], 16)
-    except (OSError, ValueError):
-        pass
-    return 0
+    return status_mask(b"SigIgn")
 
 
 #: What the recorder's caller ignored (read before any thread of ours runs: creating one makes glibc
@@ -73,8 +65,10 @@ def _set_ignored(signum: int, ignore: bool) -> None:
     try:
         signal.signal(signum, signal.SIG_IGN if ignore else signal.SIG_DFL)
     except (OSError, ValueError, RuntimeError):
+        nr = syscalls.number_of(syscalls.native_arch(), "rt_sigaction")  # x86_64: 13
         act = (ctypes.c_ulong * 4)(1 if ignore else 0, 0, 0, 0)  # handler, flags, restorer, mask
-        _libc.syscall(ctypes.c_long(_RT_SIGACTION), ctypes.c_int(signum), act, None, ctypes.c_size_t(8))
+        if nr is not None:
+            _libc.syscall(ctypes.c_long(nr), ctypes.c_int(signum), act, None, ctypes.c_size_t(8))
 
 
 def child_defaults() -> None:

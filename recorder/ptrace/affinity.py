@@ -34,16 +34,8 @@ _libc.process_vm_writev.restype = ctypes.c_ssize_t
 
 
 def _keys(name: str) -> dict[Key, str]:
-    keys: dict[Key, str] = {}
-    for arch, token in syscalls.ARCH_TOKENS.items():
-        nr = syscalls.number_of(arch, name)
-        if nr is None:
-            continue
-        if arch == "SCMP_ARCH_X32":
-            keys[(syscalls.ARCH_TOKENS["SCMP_ARCH_X86_64"], nr | syscalls.X32_SYSCALL_BIT)] = name
-        else:
-            keys[(token, nr)] = name
-    return keys
+    return {syscalls.reported_key(arch, nr): name for arch in syscalls.ARCH_TOKENS
+            if (nr := syscalls.number_of(arch, name)) is not None}
 
 
 def write_memory(tid: int, address: int, data: bytes) -> bool:

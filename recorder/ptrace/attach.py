@@ -24,7 +24,7 @@ from seccomp_gen.recorder.recording import Recording
 
 
 def descendants(root: int) -> list[int]:
-    """The processes below `root` now (children, their children...), from every /proc/PID/stat."""
+    """The processes below `root` now (children, their children...), from every /proc/PID/status."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():

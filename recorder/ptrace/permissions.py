@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from seccomp_gen.recorder.launch.proc import status_field
+
 
 def _read(path: str) -> str:
     try:
@@ -14,10 +16,7 @@ def _read(path: str) -> str:
 
 
 def _seccomp_mode() -> str:
-    for line in _read("/proc/self/status").splitlines():
-        if line.startswith("Seccomp:"):
-            return line.split()[1]
-    return "0"
+    return (status_field("self", b"Seccomp") or b"0").decode()
 
 
 def ptrace_denied_reason(err: int, pid: int | None = None) -> str:

@@ -77,6 +77,14 @@ def arch_of_token(token: int, nr: int) -> str | None:
     return name
 
 
+def reported_key(arch: str, nr: int) -> tuple[int, int]:
+    """(AUDIT_ARCH token, number) as the kernel reports syscall `nr` of `arch` at a ptrace stop or in
+    an audit record: x32 calls come under x86_64's token, their number carrying the x32 bit."""
+    if arch == "SCMP_ARCH_X32":
+        return ARCH_TOKENS["SCMP_ARCH_X86_64"], nr | X32_SYSCALL_BIT
+    return ARCH_TOKENS[arch], nr
+
+
 @functools.lru_cache(maxsize=8192)
 def name_of(arch: str, nr: int) -> str | None:
     """libseccomp's name for syscall `nr` on `arch`, or None when libseccomp does not know it."""
