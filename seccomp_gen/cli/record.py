@@ -122,9 +122,8 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
 
     log = say_nothing if quiet else _stderr
     engine = _engine_name(engine, audit_logs, cgroup_path)
-    _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict, rootfs, cgroup_path, duration, command)
-    if repeat > 1 and not command:
-        raise click.UsageError("--repeat runs a command several times (not -p, --cgroup or --audit-log)")
+    _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict, rootfs, cgroup_path, duration, repeat,
+                 command)
     check_writable(output)  # fail before CMD runs, not after
     if engine == "audit":
         source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, log)
@@ -163,8 +162,10 @@ def _engine_name(engine: str | None, audit_logs: tuple[str, ...], cgroup_path: s
 
 def _check_flags(engine: str, pids: tuple[int, ...], audit_logs: tuple[str, ...], exes: tuple[str, ...],
                  comms: tuple[str, ...], since: str | None, until: str | None, strict: bool, rootfs: str | None,
-                 cgroup_path: str | None, duration: float | None, command: tuple[str, ...]) -> None:
+                 cgroup_path: str | None, duration: float | None, repeat: int, command: tuple[str, ...]) -> None:
     """Which flags go together: a usage error (exit 2) for every combination that does not."""
+    if repeat > 1 and not command:
+        raise click.UsageError("--repeat runs a command several times (not -p, --cgroup or --audit-log)")
     if (cgroup_path is not None or duration is not None) and engine != "ebpf":
         raise click.UsageError("--cgroup and --duration are for --engine ebpf")
     if duration is not None and cgroup_path is None:
