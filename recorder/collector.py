@@ -15,11 +15,13 @@ from typing import Any
 from seccomp_gen.ground import syscalls
 from seccomp_gen.recorder.recording import (
     MAX_ARG_VALUES,
+    MAX_NR,
     Caller,
     Process,
     Recording,
     Source,
     SyscallUse,
+    saturated,
 )
 from seccomp_gen.recorder.watched import watched_for_token
 
@@ -93,12 +95,17 @@ class Collector:
                 arch = syscalls.raw_arch_key(token)
                 self.warn(f"unknown architecture {arch} (AUDIT_ARCH token libseccomp does not know): "
                           f"syscall numbers kept as syscall_<nr>")
+            if not 0 <= nr <= MAX_NR:
+                # syscall(-1) and the like: the kernel answers ENOSYS; no profile rule can name it.
+                self.warn(f"{arch}: call with number {nr}, which is no syscall (the kernel answers ENOSYS); "
+                          "not kept")
+                continue
             name = syscalls.name_of(arch, nr) if syscalls.is_known_arch(arch) else None
             if name is None:
                 name = f"syscall_{nr}"
                 self.warn(f"{arch}: libseccomp cannot name syscall {nr}; kept as {name}")
             use = SyscallUse(
-                count=slot.count,
+                count=saturated(slot.count),
                 first=Caller(slot.pid, slot.exe),
                 args={i: tuple(sorted(v)) for i, v in sorted(slot.args.items())},
                 args_truncated=slot.truncated,
@@ -107,7 +114,7 @@ class Collector:
             per_arch = result.setdefault(arch, {})
             if name in per_arch:  # two numbers, one name (x32 aliases): sum them
                 old = per_arch[name]
-                use = SyscallUse(old.count + use.count, old.first, old.args, old.args_truncated, old.actions)
+                use = SyscallUse(saturated(old.count + use.count), old.first, old.args, old.args_truncated, old.actions)
             per_arch[name] = use
         return result
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seccomp_gen.ground import syscalls
+from seccomp_gen.ground import kernel, syscalls
 from seccomp_gen.ground.atomic import write_atomic
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.ground.jsonio import dumps_stable, loads_strict, read_text
@@ -26,7 +26,13 @@ SCHEMA_VERSION = 1
 #: At most this many distinct values are kept per watched argument; more marks the use `args_truncated`.
 MAX_ARG_VALUES = 64
 
-_UNNAMED = re.compile(r"^syscall_\d+$")
+#: A number libseccomp has no name for; the kernel's seccomp_data.nr is a C int, so at most 2**31-1.
+_UNNAMED = re.compile(r"^syscall_(0|[1-9]\d{0,9})$")
+MAX_NR = 2**31 - 1
+#: Counts saturate here on both sides (merge, collector, reader): the format's integers are < 2**64.
+MAX_COUNT = 2**64 - 1
+#: The longest duration a recording holds; merge saturates sums here (about 31,700 years).
+MAX_DURATION_S = 1e12
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -184,7 +190,7 @@ class _Reader(StrictReader):
                 raise self.fail(f"syscalls.{arch}.{name}.args.{index} must be a list", needle)
             args[int(index)] = tuple(sorted({self.int_(v, "argument value", needle) for v in values}))
         actions = {
-            self.str_(k, "action", needle): self.int_(v, "action count", needle, minimum=1)
+            self.action(k, needle): self.int_(v, "action count", needle, minimum=1)
             for k, v in self.obj(doc.get("actions", {}), "actions", needle).items()
         }
         truncated = self.bool_(doc.get("args_truncated", False), f"syscalls.{arch}.{name}.args_truncated", needle)
@@ -192,6 +198,12 @@ class _Reader(StrictReader):
         if runs > self.runs:
             raise self.fail(f"syscalls.{arch}.{name}.runs is more than the recording's runs ({self.runs})", needle)
         return SyscallUse(count, caller, args, truncated, actions, runs)
+
+    def action(self, name: Any, needle: str) -> str:
+        """An action name libseccomp knows: an unknown one would be counted as neither allowed nor denied."""
+        if name not in kernel.action_names():
+            raise self.fail(f"unknown action {name!r} (known: {', '.join(kernel.action_names())})", needle)
+        return str(name)
 
     def syscalls(self, raw: Any) -> dict[str, dict[str, SyscallUse]]:
         result: dict[str, dict[str, SyscallUse]] = {}
@@ -203,7 +215,10 @@ class _Reader(StrictReader):
             per_arch: dict[str, SyscallUse] = {}
             for name, raw_use in self.obj(uses, f"syscalls.{arch}", f'"{arch}"').items():
                 named = not raw_arch and _NAME.match(name) and syscalls.number_of(arch, name) is not None
-                if not (_UNNAMED.match(name) or named):
+                unnamed = _UNNAMED.match(name)
+                if unnamed and int(unnamed.group(1)) > MAX_NR:
+                    raise self.fail(f"syscall number in {name!r} is above {MAX_NR} (the kernel's int)", f'"{name}"')
+                if not (unnamed or named):
                     raise self.fail(f"unknown syscall {name!r} for {arch}", f'"{name}"')
                 per_arch[name] = self.use(arch, name, raw_use)
             result[arch] = per_arch
@@ -221,8 +236,8 @@ class _Reader(StrictReader):
             )
         src = self.obj(doc.get("source"), "source", '"source"')
         duration = src.get("duration_s", 0.0)
-        if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
-            raise self.fail("source.duration_s must be a number >= 0", '"duration_s"')
+        if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 <= duration <= MAX_DURATION_S:
+            raise self.fail(f"source.duration_s must be a number from 0 to {MAX_DURATION_S:g}", '"duration_s"')
         source = Source(
             engine=self.str_(src.get("engine"), "source.engine", '"engine"'),
             command=self.strs(src.get("command", []), "source.command", '"command"'),
@@ -260,7 +275,8 @@ class _Reader(StrictReader):
 
 
 def loads(text: str, path: str = "<string>") -> Recording:
-    return _Reader(text, path).recording(loads_strict(text, path))
+    doc = loads_strict(text, path)
+    return _Reader(text, path).recording(doc)
 
 
 def load(path: str | Path) -> Recording:
@@ -281,8 +297,13 @@ def _merge_use(a: SyscallUse, b: SyscallUse) -> SyscallUse:
         args[index] = tuple(values)
     actions = dict(a.actions)
     for action, count in b.actions.items():
-        actions[action] = actions.get(action, 0) + count
-    return SyscallUse(a.count + b.count, a.first, args, truncated, actions, a.runs + b.runs)
+        actions[action] = saturated(actions.get(action, 0) + count)
+    return SyscallUse(saturated(a.count + b.count), a.first, args, truncated, actions, saturated(a.runs + b.runs))
+
+
+def saturated(count: int) -> int:
+    """A sum of counts as the format holds it: at most MAX_COUNT (what load accepts)."""
+    return min(count, MAX_COUNT)
 
 
 def merge(recordings: Iterable[Recording]) -> Recording:
@@ -304,7 +325,7 @@ def merge(recordings: Iterable[Recording]) -> Recording:
         source=dataclasses.replace(
             first.source,
             engine="merge" if len({r.source.engine for r in items}) > 1 else first.source.engine,
-            duration_s=sum(r.source.duration_s for r in items),
+            duration_s=min(MAX_DURATION_S, sum(r.source.duration_s for r in items)),
             details={"merged_from": [(r.source.command and list(r.source.command)) or r.source.engine
                                      for r in items]},
         ),
@@ -314,5 +335,5 @@ def merge(recordings: Iterable[Recording]) -> Recording:
         processes=tuple(p for rec in items for p in rec.processes),
         incomplete_reasons=reasons,
         warnings=tuple(w for rec in items for w in rec.warnings),
-        runs=sum(r.runs for r in items),
+        runs=saturated(sum(r.runs for r in items)),
     )

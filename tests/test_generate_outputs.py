@@ -39,7 +39,8 @@ def test_every_artifact_parses_back_and_matches_the_profile(rec_path: Path, tmp_
     code, stdout, _ = run("generate", str(rec_path), "--name", "seccomp-nostat", "--out", str(out), "--cap",
                           "CAP_NET_ADMIN")
     assert code == 0, stdout
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"seccomp-nostat{s}" for s in SUFFIXES)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([".seccomp-nostat.json.manifest.json", *(f"seccomp-nostat{s}" for s in SUFFIXES)])
     data = (out / "seccomp-nostat.json").read_bytes()
     profile = loads(data.decode())
     assert [(e.architecture, e.sub_architectures) for e in profile.arch_map] == [(X86_64, (X86,))]
@@ -166,7 +167,7 @@ def test_same_inputs_give_byte_identical_outputs(rec_path: Path, tmp_path: Path,
         report.pop("files")
         contents.append({"report": json.dumps(report).encode(), **{p.name: p.read_bytes() for p in out.iterdir()}})
     assert contents[0] == contents[1]
-    assert len(contents[0]) == 7  # six artifacts and the report
+    assert len(contents[0]) == 8  # six artifacts, the manifest and the report
 
 
 def test_seccompprofile_resource_respects_the_crd_limits(rec_path: Path, tmp_path: Path) -> None:

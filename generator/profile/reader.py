@@ -241,7 +241,8 @@ def from_json(doc: Any, path: str = "<profile>", text: str = "") -> Profile:
 
 
 def loads(text: str, path: str = "<string>") -> Profile:
-    return _Reader(text, path).profile(loads_strict(text, path))
+    doc = loads_strict(text, path)  # first: the line map below walks only a document known to be sane
+    return _Reader(text, path).profile(doc)
 
 
 def load(path: str | Path) -> Profile:

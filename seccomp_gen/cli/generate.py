@@ -52,7 +52,7 @@ def generate(
     from seccomp_gen.generator import report
     from seccomp_gen.generator.run import Request
     from seccomp_gen.generator.run import generate as run_generate
-    from seccomp_gen.ground.atomic import write_set
+    from seccomp_gen.ground.artifact_set import write_set
 
     result, files = run_generate(Request(recordings, name, baseline, runtime, no_new_privileges, caps, arches,
                                          role, allow_extra, default_errno))

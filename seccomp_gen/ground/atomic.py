@@ -1,97 +1,159 @@
 """Every output file goes through here: a temp file in the target directory, fsync, rename.
 
 A crash, a full disk or Ctrl-C therefore never leaves a half-written profile or recording.
+
+Everything is done through one open descriptor of the target directory, and on the temp file's own
+descriptor (O_CREAT|O_EXCL|O_NOFOLLOW, fchmod, fsync, renameat): no step looks a path up twice, so
+no other user can slip a symlink or their own file in between. A directory that any user may write
+and that is not sticky is refused: there anyone can rename our files away, whatever we do.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-from collections.abc import Mapping
+import secrets
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from seccomp_gen.ground.errors import SeccompGenError
+
+#: Every temp file seccomp-gen makes ends so: a later run holding the directory's lock may remove
+#: any it finds (they are left only by a killed run) without touching anyone else's files.
+TEMP_SUFFIX = ".seccomp-gen.tmp"
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
     """Fail early (before a long recording) when `path` cannot be written as a regular file."""
     target = Path(path)
-    if target.is_symlink():
-        raise SeccompGenError("refusing to write through a symlink", path=str(target))
-    if target.is_dir():
-        raise SeccompGenError("is a directory, expected a file path", path=str(target))
-    if target.exists() and not target.is_file():
-        # A device or FIFO (-o /dev/full): renaming a temp file over it would replace the node.
-        raise SeccompGenError("is not a regular file (a device or FIFO?); refusing to replace it", path=str(target))
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise SeccompGenError(f"directory {parent} does not exist", path=str(target))
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SeccompGenError(f"directory {parent} is not writable", path=str(target))
-    if target.exists() and not os.access(target, os.W_OK):
-        raise SeccompGenError("file is not writable", path=str(target))
+    with open_dir(parent, str(target)) as dir_fd:
+        check_target(dir_fd, target.name, str(target))
     return target
 
 
-def _write_temp(target: Path, payload: bytes, mode: int) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+def _refuse_shared(dir_fd: int, shown: str) -> None:
+    mode = os.fstat(dir_fd).st_mode
+    if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+        raise SeccompGenError("directory is writable by every user and not sticky: another user could "
+                              "replace the files written there; write to a private directory", path=shown)
+
+
+@contextlib.contextmanager
+def open_dir(directory: Path, shown: str) -> Iterator[int]:
+    """A descriptor of `directory`, checked to be one we may write and no other user can swap files in."""
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SeccompGenError(f"cannot open directory {directory}: {exc.strerror}", path=shown) from None
+    try:
+        _refuse_shared(dir_fd, shown)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise SeccompGenError(f"directory {directory} is not writable", path=shown)
+        yield dir_fd
+    finally:
+        os.close(dir_fd)
+
+
+def check_target(dir_fd: int, name: str, shown: str) -> None:
+    """`name` in the directory is absent or a regular file we may replace."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SeccompGenError(f"cannot check: {exc.strerror}", path=shown) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise SeccompGenError("refusing to write through a symlink", path=shown)
+    if stat.S_ISDIR(info.st_mode):
+        raise SeccompGenError("is a directory, expected a file path", path=shown)
+    if not stat.S_ISREG(info.st_mode):
+        # A device or FIFO (-o /dev/full): renaming a temp file over it would replace the node.
+        raise SeccompGenError("is not a regular file (a device or FIFO?); refusing to replace it", path=shown)
+    if not os.access(name, os.W_OK, dir_fd=dir_fd):
+        raise SeccompGenError("file is not writable", path=shown)
+
+
+@dataclass(frozen=True)
+class Temp:
+    """A whole, synced temp file beside its target, and the inode it must still be at rename time."""
+
+    name: str
+    target: str
+    inode: tuple[int, int]
+
+
+def write_temp(dir_fd: int, target: str, payload: bytes, mode: int, shown: str) -> Temp:
+    """Create `.target.<random>` + TEMP_SUFFIX exclusively (never following a planted link), fill
+    and fsync it, and give it `mode` through its descriptor."""
+    name = f".{target}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=dir_fd)
+    except OSError as exc:
+        raise SeccompGenError(f"cannot write: {exc.strerror}", path=shown) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return tmp
-
-
-def write_all_atomic(files: Mapping[str | os.PathLike[str], bytes | str], mode: int = 0o644) -> None:
-    """Write several files as one change: every file is written to a temp file first, and only when
-    all of them are whole are they renamed into place. A failure (full disk, Ctrl-C) leaves the old
-    set untouched - a new profile never sits beside an old MachineConfig that embeds another one."""
-    temps: list[tuple[str, Path]] = []
-    try:
-        for path, data in files.items():
-            target = check_writable(path)
-            payload = data.encode() if isinstance(data, str) else data
-            temps.append((_write_temp(target, payload, mode), target))
-        for tmp, target in temps:
-            os.replace(tmp, target)
+            info = os.fstat(handle.fileno())
     except OSError as exc:
-        failed = getattr(exc, "filename", None) or (temps[-1][1] if temps else "")
-        raise SeccompGenError(f"cannot write: {exc.strerror}", path=str(failed)) from exc
-    finally:
-        for tmp, _target in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        remove_quietly(dir_fd, name)
+        raise SeccompGenError(f"cannot write: {exc.strerror}", path=shown) from None
+    except BaseException:
+        remove_quietly(dir_fd, name)
+        raise
+    return Temp(name, target, (info.st_dev, info.st_ino))
+
+
+def commit(dir_fd: int, temp: Temp, shown: str) -> None:
+    """Rename `temp` over its target, then check that what now sits there is the file we wrote."""
+    try:
+        os.rename(temp.name, temp.target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        info = os.stat(temp.target, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        raise SeccompGenError(f"cannot write: {exc.strerror}", path=shown) from None
+    if (info.st_dev, info.st_ino) != temp.inode:
+        raise SeccompGenError("was replaced by another process while being written; its content is not "
+                              "seccomp-gen's: check the directory", path=shown)
+
+
+def remove_quietly(dir_fd: int, name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(name, dir_fd=dir_fd)
+
+
+def sync_dir(dir_fd: int) -> None:
+    """Make the renames durable (a crash after return keeps them)."""
+    with contextlib.suppress(OSError):
+        os.fsync(dir_fd)
+
+
+def encoded(data: bytes | str) -> bytes:
+    """Text as UTF-8; bytes that came in undecodable (surrogateescape) go out as those bytes."""
+    if isinstance(data, bytes):
+        return data
+    try:
+        return data.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return data.encode("utf-8", "backslashreplace")
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
-    write_all_atomic({path: data}, mode)
-
-
-def write_set(directory: str | os.PathLike[str], files: Mapping[str, bytes | str]) -> list[Path]:
-    """Write an artifact set (file name -> content) into `directory` as one change, creating the
-    directory (not its parents) when it does not exist; every target is checked before anything is
-    written. Returns the paths written."""
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise SeccompGenError("--out is not a directory", path=str(out))
-    if out.is_dir():
-        for filename in files:
-            check_writable(out / filename)
-    else:
-        parent = out.parent if str(out.parent) else Path(".")
-        if not parent.is_dir():
-            raise SeccompGenError(f"--out: directory {parent} does not exist", path=str(out))
+    target = check_writable(path)
+    payload = encoded(data)
+    with open_dir(target.parent if str(target.parent) else Path("."), str(target)) as dir_fd:
+        check_target(dir_fd, target.name, str(target))
+        temp = write_temp(dir_fd, target.name, payload, mode, str(target))
         try:
-            out.mkdir()
-        except OSError as exc:
-            raise SeccompGenError(f"cannot create --out directory: {exc.strerror}", path=str(out)) from None
-    write_all_atomic({out / filename: data for filename, data in files.items()})
-    return [out / filename for filename in files]
+            commit(dir_fd, temp, str(target))
+        finally:
+            remove_quietly(dir_fd, temp.name)
+        sync_dir(dir_fd)
