@@ -49,6 +49,14 @@ def action_value(action: str, errno_ret: int | None) -> int:
     return entry.code | (data & kernel.data_mask())
 
 
+def loadable_value(action: str, errno_ret: int | None) -> int:
+    """action_value(), with SCMP_ACT_NOTIFY as its own code: whether libseccomp builds the filter does
+    not depend on an agent, which the runtime provides (listenerPath) when it loads it."""
+    if action == "SCMP_ACT_NOTIFY":
+        return kernel.action(action).code
+    return action_value(action, errno_ret)
+
+
 def _args(rule: Rule) -> list[list[pyseccomp.Arg]]:
     args = [pyseccomp.Arg(a.index, _OPS[a.op], a.value, a.value_two) for a in rule.args]
     return [[a] for a in args] if rule.args_split() else [args]
@@ -93,7 +101,7 @@ def check_loadable(profile: Profile, ctx: Context) -> None:
         if not arches:
             continue
         host_ctx = replace(ctx, arch_map=(entry,))
-        filt = pyseccomp.SyscallFilter(action_value(profile.default_action, profile.default_errno_ret))
+        filt = pyseccomp.SyscallFilter(loadable_value(profile.default_action, profile.default_errno_ret))
         try:
             if native not in arches:
                 filt.remove_arch(syscalls.ARCH_TOKENS[native])
@@ -104,7 +112,7 @@ def check_loadable(profile: Profile, ctx: Context) -> None:
             raise SeccompGenError(
                 f"libseccomp cannot build a filter for {', '.join(arches)}: {exc.strerror}"
             ) from None
-        _add_rules(filt, profile, host_ctx)
+        _add_rules(filt, profile, host_ctx, loadable_value)
 
 
 def _add_rules(filt: Any, profile: Profile, ctx: Context, actions: ActionMap = action_value) -> set[str]:

@@ -11,6 +11,7 @@ from tabulate import tabulate
 
 from seccomp_gen.generator.minimise import Findings
 from seccomp_gen.ground.jsonio import dumps_stable
+from seccomp_gen.ground.text import printable
 
 
 def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
                        for u in findings.unjudged],
         "in_some_runs": {"runs": findings.runs, "syscalls": {a: dict(n) for a, n in findings.in_some_runs.items()}},
         "warnings": list(findings.warnings),
+        "widened_arches": list(findings.widened_arches),
         "files": list(files),
     }
 
@@ -48,7 +50,8 @@ def to_json_text(name: str, findings: Findings, files: Sequence[str] = ()) -> st
 
 
 def _wrap(text: str, width: int = 70) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or "-"
+    """Untrusted text (details quote exe paths) made printable, then wrapped to the column."""
+    return "\n".join(textwrap.wrap(printable(text), width)) or "-"
 
 
 def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
@@ -92,7 +95,7 @@ def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
         parts.append(f"Removed ({len(findings.removed)} the baseline allows but the workload never called):\n"
                      + textwrap.fill(" ".join(findings.removed), 100))
     for warning in findings.warnings:
-        parts.append(f"warning: {warning}")
+        parts.append(f"warning: {printable(warning)}")
     if files:
-        parts.append("Wrote: " + " ".join(files))
+        parts.append("Wrote: " + " ".join(printable(f) for f in files))
     return "\n\n".join(parts) + "\n"

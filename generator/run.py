@@ -29,6 +29,7 @@ class Request:
     role: str = "worker"
     allow_extra: Sequence[str] = ()
     default_errno: str | None = None
+    allow_arches: Sequence[str] = ()
 
 
 def generate(req: Request) -> tuple[Result, dict[str, bytes]]:
@@ -47,5 +48,6 @@ def generate(req: Request) -> tuple[Result, dict[str, bytes]]:
         runtime=req.runtime,
         no_new_privileges=req.no_new_privileges,
     )
-    result = minimise(merged, base, ctx, allow_extra=req.allow_extra, default_errno=errno)
+    result = minimise(merged, base, ctx, allow_extra=req.allow_extra, default_errno=errno,
+                      allow_arches=req.allow_arches)
     return result, emit.render(req.name, result, req.role)

@@ -1,21 +1,26 @@
-"""How a Recording is shown: `show`'s table, and the summary `record` prints when it has written one."""
+"""How a Recording is shown: `show`'s table, and the summary `record` prints when it has written one.
+
+Paths, argv, exe names and messages quoting them come from the workload or a log: each goes through
+`printable`, so a terminal shows escapes, never acts on them."""
 
 from __future__ import annotations
 
 from tabulate import tabulate
 
+from seccomp_gen.ground.text import printable
 from seccomp_gen.recorder.recording import Recording
 
 
 def table(rec: Recording, path: str) -> str:
     """`seccomp-gen show`: the header, incomplete reasons and warnings, then one row per syscall."""
     src = rec.source
-    lines = [f"{path}: engine {src.engine}, command {' '.join(src.command) or '-'}, "
+    command = " ".join(printable(part) for part in src.command) or "-"
+    lines = [f"{printable(path)}: engine {printable(src.engine)}, command {command}, "
              f"exit status {rec.exit_status}, {'complete' if rec.complete else 'INCOMPLETE'}"]
-    lines.extend(f"  incomplete: {reason}" for reason in rec.incomplete_reasons)
-    lines.extend(f"  warning: {warning}" for warning in rec.warnings)
+    lines.extend(f"  incomplete: {printable(reason)}" for reason in rec.incomplete_reasons)
+    lines.extend(f"  warning: {printable(warning)}" for warning in rec.warnings)
     rows = [
-        (arch, name, use.count, use.first.pid, use.first.exe,
+        (arch, name, use.count, use.first.pid, printable(use.first.exe),
          " ".join(f"arg{i}={','.join(hex(v) for v in vals)}" for i, vals in use.args.items()))
         for arch in rec.arches()
         for name, use in sorted(rec.syscalls[arch].items())
@@ -40,11 +45,11 @@ def _some_runs(rec: Recording) -> list[str]:
 
 def summary(rec: Recording, output: str) -> list[str]:
     """What `record` says on stderr after writing `output`: warnings, incompleteness, totals."""
-    lines = [f"seccomp-gen: warning: {warning}" for warning in rec.warnings]
-    lines.extend(f"seccomp-gen: incomplete: {reason}" for reason in rec.incomplete_reasons)
+    lines = [f"seccomp-gen: warning: {printable(warning)}" for warning in rec.warnings]
+    lines.extend(f"seccomp-gen: incomplete: {printable(reason)}" for reason in rec.incomplete_reasons)
     distinct = sum(len(uses) for uses in rec.syscalls.values())
     lines.extend(f"seccomp-gen: {line}" for line in _some_runs(rec))
     lines.append(f"seccomp-gen: {rec.total_calls()} syscalls ({distinct} distinct, arches: "
                  f"{', '.join(rec.arches()) or 'none'}) from {len(rec.processes)} processes in "
-                 f"{rec.source.duration_s:.2f} s -> {output}")
+                 f"{rec.source.duration_s:.2f} s -> {printable(output)}")
     return lines

@@ -70,17 +70,45 @@ def _extras(allow_extra: Sequence[str], arches: Sequence[str]) -> set[str]:
     return set(allow_extra)
 
 
+def _widened_arches(baseline: Baseline, ctx: Context, allow_arches: Sequence[str]) -> tuple[str, ...]:
+    """Architectures of the profile that the baseline's filter would not contain on the same host.
+
+    A runtime loading the baseline puts the host's native arch and the baseline's archMap entry for
+    it (or its `architectures`) into the filter; a call on any other arch meets the bad-arch action
+    and is killed. Allowing such an arch widens the baseline: it is refused unless --allow-arch names
+    it, and then reported."""
+    widened = sorted({arch for entry in ctx.arch_map for arch in entry.sub_architectures
+                      if arch not in baseline.profile.filter_arches(entry.architecture)})
+    refused = [arch for arch in widened if arch not in allow_arches]
+    if refused:
+        raise SeccompGenError(
+            f"the recordings made syscalls on {', '.join(refused)}, which the baseline {baseline.name} does not "
+            "cover (a runtime loading it kills every call there): the profile would widen it; pass "
+            + " ".join(f"--allow-arch {a}" for a in refused) + " to allow it, reported as a widening")
+    return tuple(widened)
+
+
 def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequence[str] = (),
-             default_errno: int | None = None) -> Result:
+             default_errno: int | None = None, allow_arches: Sequence[str] = ()) -> Result:
+    widened = _widened_arches(baseline, ctx, allow_arches)
     view = BaselineView(baseline, ctx, default_errno)
     warnings = _warnings(rec, view)
+    warnings.extend(f"{arch} is allowed although the baseline {baseline.name} does not cover it (--allow-arch): "
+                    "a widening" for arch in widened)
     decisions = decide_all(rec, view, _extras(allow_extra, ctx.arches), warnings)
     profile = Profile(
         default_action=view.out_action,
         default_errno_ret=view.out_errno if view.out_action == "SCMP_ACT_ERRNO" else None,
         arch_map=ctx.arch_map,
         rules=build_rules(view, decisions),
+        # The baseline's filter flags and seccomp agent go with its rules: NOTIFY rules need the agent.
+        flags=baseline.profile.flags,
+        listener_path=baseline.profile.listener_path,
+        listener_metadata=baseline.profile.listener_metadata,
     )
+    if any(rule.action == "SCMP_ACT_NOTIFY" for rule in profile.rules) and not profile.listener_path:
+        decisions.warnings.append("the profile keeps SCMP_ACT_NOTIFY rules of the baseline but names no "
+                                  "listenerPath: the runtime must be given a seccomp agent or those calls fail")
     try:
         compiler.check_loadable(profile, ctx)
     except SeccompGenError as exc:
@@ -99,6 +127,7 @@ def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequ
         unjudged=tuple(sorted(decisions.unjudged, key=lambda u: (u.name, u.arch))),
         in_some_runs=rec.in_some_runs(),
         runs=rec.runs,
+        widened_arches=widened,
     )
     return Result(profile, findings)
 

@@ -5,7 +5,10 @@ Each command lives in its own module here; nothing below this package imports cl
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
+import os
 import signal
 import sys
 from typing import Any
@@ -14,6 +17,7 @@ import click
 
 from seccomp_gen import __version__
 from seccomp_gen.ground.errors import CommandNotExecutable, CommandNotFound, SeccompGenError
+from seccomp_gen.ground.text import printable
 
 #: Exit statuses, chosen here only: bad input or a refused operation is 2 (as click's usage errors);
 #: a command that does not exist or cannot be executed exits as a shell would.
@@ -56,14 +60,38 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # here, not at exit: a full disk must be an error, not a traceback
+            return result
         except SeccompGenError as exc:
-            click.echo(f"seccomp-gen: {exc}", err=True)
+            click.echo(f"seccomp-gen: {printable(str(exc))}", err=True)
             ctx.exit(exit_status(exc))
         except BrokenPipeError:
             # `seccomp-gen ... | head`: end quietly, as a well-behaved filter does.
             sys.stderr.close()
             ctx.exit(0)
+        except OSError as exc:
+            if exc.filename is not None or exc.errno not in _OUTPUT_ERRNOS:
+                raise
+            _drop_stdout()
+            click.echo(f"seccomp-gen: cannot write to standard output: {exc.strerror}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except MemoryError:
+            click.echo("seccomp-gen: out of memory (is an input far larger than it should be?)", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+#: Errors of a write to a full or failing device: files seccomp-gen writes name themselves
+#: (SeccompGenError with a path), so one of these without a file name is standard output's.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _drop_stdout() -> None:
+    """Point fd 1 at /dev/null, so the interpreter's own flush at exit does not fail again."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

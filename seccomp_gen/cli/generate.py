@@ -22,6 +22,8 @@ import click
               help="Grant a capability (repeatable): rules gated on it apply, and the SCC allows it.")
 @click.option("--arch", "arches", multiple=True, metavar="ARCH",
               help="Filter architectures (libseccomp names; default: those the recordings saw).")
+@click.option("--allow-arch", "allow_arches", multiple=True, metavar="ARCH",
+              help="Allow an architecture the baseline does not cover (a widening, reported).")
 @click.option("--role", default="worker", show_default=True, help="MachineConfigPool role for the MachineConfig.")
 @click.option("--out", "out_dir", default=".", show_default=True, metavar="DIR", help="Directory for the artifacts.")
 @click.option("--allow-extra", "allow_extra", multiple=True, metavar="NAME",
@@ -40,6 +42,7 @@ def generate(
     no_new_privileges: bool,
     caps: tuple[str, ...],
     arches: tuple[str, ...],
+    allow_arches: tuple[str, ...],
     role: str,
     out_dir: str,
     allow_extra: tuple[str, ...],
@@ -55,7 +58,7 @@ def generate(
     from seccomp_gen.ground.artifact_set import write_set
 
     result, files = run_generate(Request(recordings, name, baseline, runtime, no_new_privileges, caps, arches,
-                                         role, allow_extra, default_errno))
+                                         role, allow_extra, default_errno, allow_arches))
     written = [str(path) for path in write_set(out_dir, files)]
     render = report.to_json_text if fmt == "json" else report.to_text
     click.echo(render(name, result.findings, written), nl=False)

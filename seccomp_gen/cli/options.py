@@ -16,7 +16,10 @@ profile_option = click.option("--profile", "profile_path", required=True, metava
 
 
 def stderr(message: str) -> None:
-    click.echo(message, err=True)
+    """A message for the user, line by line through `printable`: it may quote exe paths or argv."""
+    from seccomp_gen.ground.text import printable
+
+    click.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
 
 
 def load_profile(path: str) -> Profile:

@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
+from seccomp_gen.cli.options import stderr
+
 if TYPE_CHECKING:
     from seccomp_gen.recorder.interface import Engine
     from seccomp_gen.recorder.recording import Recording
 
 DEFAULT_OUTPUT = "seccomp-gen.recording.json"
-
-
-def _stderr(message: str) -> None:
-    click.echo(message, err=True)
 
 
 def _progress(message: str) -> None:
@@ -120,7 +118,7 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     from seccomp_gen.recorder import recording, report
     from seccomp_gen.recorder.interface import quiet as say_nothing
 
-    log = say_nothing if quiet else _stderr
+    log = say_nothing if quiet else stderr
     engine = _engine_name(engine, audit_logs, cgroup_path)
     _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict, rootfs, cgroup_path, duration, repeat,
                  command)

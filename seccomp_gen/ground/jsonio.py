@@ -25,7 +25,8 @@ MAX_DEPTH = 64
 #: and a longer one is refused before it costs int()'s quadratic conversion.
 MAX_INT_DIGITS = 24
 #: File types that are never documents: their size says nothing about how much they would yield.
-_REFUSED_KINDS = {stat.S_IFDIR: "directory", stat.S_IFCHR: "character device", stat.S_IFBLK: "block device", stat.S_IFSOCK: "socket"}
+_REFUSED_KINDS = {stat.S_IFDIR: "directory", stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
+                  stat.S_IFSOCK: "socket"}
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

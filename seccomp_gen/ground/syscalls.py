@@ -47,7 +47,9 @@ ARCH_NAMES: dict[int, str] = {token: name for name, token in ARCH_TOKENS.items()
 #: On x86_64, a syscall number with this bit set is an x32-ABI call (arch token stays x86_64).
 X32_SYSCALL_BIT = 0x40000000
 
-_UNNAMED = re.compile(r"^syscall_(\d+)$")
+_UNNAMED = re.compile(r"^syscall_(0|[1-9]\d{0,9})$")
+#: seccomp_data.nr is a C int: no syscall number is larger.
+_MAX_INT = 2**31 - 1
 _RAW_ARCH = re.compile(r"^audit_arch_[0-9a-f]{8}$")
 
 
@@ -109,7 +111,8 @@ def number_of(arch: str, name: str) -> int | None:
     """
     unnamed = _UNNAMED.match(name)
     if unnamed:
-        return int(unnamed.group(1))
+        nr = int(unnamed.group(1))
+        return nr if nr <= _MAX_INT else None
     nr = int(_lib.seccomp_syscall_resolve_name_arch(ARCH_TOKENS[arch], name.encode()))
     if nr >= 0:
         return nr
