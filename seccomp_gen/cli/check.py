@@ -28,7 +28,8 @@ def _is_json_file(path: str) -> bool:
 def check(profile_path: str, caps: tuple[str, ...], fmt: str, report_path: str | None,
           inputs: tuple[str, ...]) -> None:
     """CI gate: exit 1 listing each syscall the recordings (or a run of CMD) need that the profile lacks,
-    3 when some call cannot be proven allowed (its recording lacks an argument the profile compares).
+    3 when some call cannot be proven allowed (its recording lacks an argument the profile compares)
+    or the recordings hold no syscall at all.
 
     \b
       seccomp-gen check --profile deploy/app.json new.recording.json
@@ -49,8 +50,9 @@ def check(profile_path: str, caps: tuple[str, ...], fmt: str, report_path: str |
     if not _is_json_file(inputs[0]):
         result = run_verify(prof, ctx, inputs, complain=True, log=stderr)
         found, status = judge_denials(prof, ctx, result.denied), result.exit_status or 0
-        if status:
-            stderr(f"seccomp-gen: the command exited with status {status}")
+        said = report.command_status(status)
+        if said:
+            stderr(said)
     else:
         rec = recording.merge([recording.load(path) for path in inputs])
         found = check_recording(prof, ctx, rec)

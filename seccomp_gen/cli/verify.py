@@ -33,4 +33,7 @@ def verify(profile_path: str, caps: tuple[str, ...], complain: bool, allow_privi
     result = run_verify(prof, ctx, command, complain=complain, log=stderr)
     for line in report.denials(judge_denials(prof, ctx, result.denied), complain):
         stderr(line)
+    said = report.command_status(result.exit_status, exits_too=False)
+    if said:
+        stderr(said)
     sys.exit(result.exit_status or 0)

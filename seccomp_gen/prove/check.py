@@ -6,6 +6,10 @@ says which values a rule needs and which stand in for values not recorded). Each
 allowed, denied (a Lack), denied but handled (answered ENOSYS while the profile allows the C
 library's fallback: clone3 -> clone), or unproven: the answer depends on an argument the recording
 does not hold. A run (`check -- CMD`) is judged by what the kernel denied in it, as `verify` reports.
+
+A recording with no syscall at all cannot be judged (exit 3, never "ok"): the gate would pass a
+broken or empty recording of any workload. A profile that allows every call by default (ALLOW,
+LOG) is judged as it answers - allowed calls pass - with a warning in every report form (host.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from seccomp_gen.generator.compile import compile_profile
 from seccomp_gen.generator.context import Context
 from seccomp_gen.generator.profile import Profile
 from seccomp_gen.ground import kernel, syscalls
-from seccomp_gen.prove import bpf
+from seccomp_gen.ground.text import printable
+from seccomp_gen.prove import bpf, host
+from seccomp_gen.prove.verify import BAD_ARCH_LABEL
 from seccomp_gen.recorder.recording import Recording, SyscallUse
 
 
@@ -51,11 +57,20 @@ class Judgement:
     handled: tuple[Lack, ...] = ()
     unproven: tuple[Unproven, ...] = ()
     checked: int | None = None  # syscalls judged (None for a run: only its denials are seen)
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # warnings every report form carries
+
+    @property
+    def empty(self) -> bool:
+        """A recording without a single syscall: nothing was proven, so the gate must not pass."""
+        return self.checked == 0
 
     @property
     def exit_status(self) -> int:
-        return 1 if self.lacks else 3 if self.unproven else 0
+        # An empty recording is 3, "cannot prove": the documents are valid (not 2), nothing is missing
+        # (not 1), but no call was judged, and a gate must not pass on that. A default-allow profile is
+        # not 3: every answer is proven (allowed), so 0 is the truth; its warning (in `notes`, on stderr
+        # and in the JSON and JUnit reports) says the pass shows nothing about least privilege.
+        return 1 if self.lacks else 3 if self.unproven or self.empty else 0
 
 
 class _Filter:
@@ -63,7 +78,8 @@ class _Filter:
 
     def __init__(self, profile: Profile, ctx: Context) -> None:
         compiled = compile_profile(profile, ctx)
-        self.arches = compiled.arches
+        # The native arch is in every libseccomp filter, listed or not (host.filter_arches).
+        self.arches = frozenset((syscalls.native_arch(), *compiled.arches))
         self.program = bpf.export(compiled.filter)
         self.rules = [r for r in profile.rules if ctx.applies(r)]
 
@@ -128,8 +144,13 @@ def check_recording(profile: Profile, ctx: Context, rec: Recording) -> Judgement
                 lacks.append(found)
             elif isinstance(found, Unproven):
                 unproven.append(found)
+    checked = sum(len(u) for u in rec.syscalls.values())
+    notes = host.profile_warnings(profile)
+    if not checked:
+        notes = ("the recording holds no syscall: there is nothing to judge the profile by (record the "
+                 "workload again; an empty recording proves nothing)", *notes)
     return Judgement(tuple(x for x in lacks if not x.handled), tuple(x for x in lacks if x.handled),
-                     tuple(unproven), sum(len(u) for u in rec.syscalls.values()))
+                     tuple(unproven), checked, notes)
 
 
 def judge_denials(profile: Profile, ctx: Context, denied: Recording) -> Judgement:
@@ -141,5 +162,19 @@ def judge_denials(profile: Profile, ctx: Context, denied: Recording) -> Judgemen
             labels = sorted(use.actions)
             errno = kernel.ENOSYS if labels == [f"SCMP_ACT_ERRNO({kernel.ENOSYS})"] else None
             lacks.append(Lack(arch, name, use, ", ".join(labels) or "denied", handled=flt.fallback(arch, name, errno)))
+    notes = (*host.profile_warnings(profile), *_bad_arch_notes(lacks),
+             *(f"incomplete run: {reason}" for reason in denied.incomplete_reasons))
     return Judgement(tuple(x for x in lacks if not x.handled), tuple(x for x in lacks if x.handled), (), None,
-                     tuple(f"incomplete run: {reason}" for reason in denied.incomplete_reasons))
+                     notes)
+
+
+def _bad_arch_notes(lacks: list[Lack]) -> list[str]:
+    """One line per architecture the kernel killed a process for (the bad-arch action), naming it
+    and the first process that called it: such a kill is a SIGSYS death with no other trace."""
+    first: dict[str, Lack] = {}
+    for lack in lacks:
+        if BAD_ARCH_LABEL in lack.answer:
+            first.setdefault(lack.arch, lack)
+    return [f"the profile does not list {arch}: the kernel kills a process at its first {arch} call "
+            f"(SIGSYS, exit status 159), first pid {lack.use.first.pid} ({printable(lack.use.first.exe)})"
+            for arch, lack in sorted(first.items())]

@@ -1,17 +1,21 @@
 """`diff OLD NEW` for two profiles or two recordings: what changed, in terms a reviewer checks.
 
-Profiles are compared rule by rule per syscall name - action, errno, argument conditions and
-includes/excludes - not as sets of names, since `clone` allowed with and without a flag mask are
+Profiles are compared field by field - every field of the Profile value type (defaultAction,
+defaultErrnoRet, architectures, archMap, flags, listenerPath, listenerMetadata), found with
+dataclasses.fields so a field added to the format is compared without a change here - and rule by
+rule per syscall name - action, errno, argument conditions, comment, includes/excludes, again every
+field of Rule - not as sets of names, since `clone` allowed with and without a flag mask are
 different policies. Recordings are compared by the names seen per architecture.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import MISSING, Field, dataclass, fields, is_dataclass
 from typing import Any
 
-from seccomp_gen.generator.profile import Profile, Rule
+from seccomp_gen.generator.profile import Arg, Profile, Rule
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.ground.jsonio import loads_strict, read_text
 from seccomp_gen.recorder.recording import Recording
@@ -27,17 +31,59 @@ class Change:
     new: str = ""
 
 
+def json_name(field_name: str) -> str:
+    """A value type's field as the profile format spells it: default_errno_ret -> defaultErrnoRet."""
+    head, *rest = field_name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _show(value: object) -> str:
+    """Any profile value as text, generically: a dataclass as its non-default fields, so a field
+    added to a value type is compared and shown without a change here."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, Arg):
+        return _show_arg(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        shown = [(f.name, getattr(value, f.name)) for f in fields(value)]
+        defaults = {f.name: _default(f) for f in fields(value)}
+        return "; ".join(f"{json_name(name)} {_show(v)}" for name, v in shown if v != defaults[name])
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value) if not value or value != value.strip() or " " in value else value
+    return str(value)
+
+
+def _default(f: Field[Any]) -> object:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return _NO_DEFAULT
+
+
+_NO_DEFAULT = object()
+
+
+def _show_arg(arg: Arg) -> str:
+    """arg0 MASKED_EQ 0x10/0x0: the comparison as a reviewer reads it, every field of Arg included."""
+    text = f"arg{arg.index} {arg.op.removeprefix('SCMP_CMP_')} {arg.value:#x}"
+    if arg.op == "SCMP_CMP_MASKED_EQ" or arg.value_two:
+        text += f"/{arg.value_two:#x}"
+    others = [f for f in fields(Arg) if f.name not in ("index", "op", "value", "value_two")]
+    return " ".join([text, *(f"{json_name(f.name)} {_show(getattr(arg, f.name))}" for f in others)])
+
+
 def _rule_terms(rule: Rule) -> str:
+    """Every field of a rule but its names (the key it is listed under), action and errno first."""
     parts = [rule.action + (f"({rule.errno_ret})" if rule.errno_ret is not None else "")]
-    if rule.args:
-        parts.append("args " + " && ".join(
-            f"arg{a.index} {a.op.removeprefix('SCMP_CMP_')} {a.value:#x}" + (f"/{a.value_two:#x}"
-                                                                            if a.op == "SCMP_CMP_MASKED_EQ" else "")
-            for a in rule.args))
-    for label, flt in (("includes", rule.includes), ("excludes", rule.excludes)):
-        if flt:
-            bits = [*flt.caps, *flt.arches] + ([f"minKernel {flt.min_kernel}"] if flt.min_kernel else [])
-            parts.append(f"{label} {','.join(bits)}")
+    for f in fields(Rule):
+        value = getattr(rule, f.name)
+        if f.name in ("names", "action", "errno_ret") or value == _default(f):
+            continue
+        parts.append(f"{json_name(f.name)} " + (" && ".join(map(_show_arg, rule.args)) if f.name == "args"
+                                                 else _show(value)))
     return "; ".join(parts)
 
 
@@ -50,14 +96,15 @@ def _per_name(profile: Profile) -> dict[str, list[str]]:
 
 
 def diff_profiles(old: Profile, new: Profile) -> list[Change]:
+    """Every field of the two profiles (dataclasses.fields of Profile: defaultAction, flags,
+    listenerPath, ...), then the rules per syscall name."""
     changes: list[Change] = []
-    for what, a, b in (
-        ("defaultAction", old.default_action, new.default_action),
-        ("defaultErrnoRet", str(old.default_errno_ret), str(new.default_errno_ret)),
-        ("archMap", _arches(old), _arches(new)),
-    ):
+    for f in fields(Profile):
+        if f.name == "rules":
+            continue
+        a, b = getattr(old, f.name), getattr(new, f.name)
         if a != b:
-            changes.append(Change("changed", what, a, b))
+            changes.append(Change("changed", json_name(f.name), _show(a), _show(b)))
     before, after = _per_name(old), _per_name(new)
     for name in sorted(set(before) | set(after)):
         if name not in after:
@@ -67,11 +114,6 @@ def diff_profiles(old: Profile, new: Profile) -> list[Change]:
         elif before[name] != after[name]:
             changes.append(Change("changed", name, " | ".join(before[name]), " | ".join(after[name])))
     return changes
-
-
-def _arches(profile: Profile) -> str:
-    return ", ".join(f"{e.architecture}[{' '.join(e.sub_architectures)}]" for e in profile.arch_map) or \
-        ", ".join(profile.architectures)
 
 
 def diff_recordings(old: Recording, new: Recording) -> list[Change]:

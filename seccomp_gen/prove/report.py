@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Sequence
 from typing import Any
 
 from tabulate import tabulate
 
+from seccomp_gen.ground.text import printable
 from seccomp_gen.prove.check import Judgement, Lack
 from seccomp_gen.prove.diff import Change, to_json
+from seccomp_gen.recorder.launch.status import SIGNAL_BASE
+
+_SIGNALS = {int(s): s.name for s in signal.Signals}
 
 
 def _lack_rows(lacks: Sequence[Lack]) -> list[tuple[str, str, int, int, str, str]]:
-    return [(lack.arch, lack.name, lack.use.count, lack.use.first.pid, lack.use.first.exe, lack.answer)
+    return [(lack.arch, lack.name, lack.use.count, lack.use.first.pid, printable(lack.use.first.exe), lack.answer)
             for lack in lacks]
 
 
@@ -31,7 +36,8 @@ def judgement(found: Judgement, fmt: str, suite: str) -> str:
             "handled": [_lack_json(lack) for lack in found.handled],
             "unproven": [{"arch": u.arch, "syscall": u.name, "count": u.use.count, "why": u.why,
                           "first": {"pid": u.use.first.pid, "exe": u.use.first.exe}} for u in found.unproven],
-            "checked": found.checked, "exit_status": found.exit_status}, indent=2, sort_keys=True)
+            "checked": found.checked, "exit_status": found.exit_status, "warnings": list(found.notes)},
+            indent=2, sort_keys=True)
     if fmt == "junit":
         return _junit(found, suite)
     parts = []
@@ -40,46 +46,57 @@ def judgement(found: Judgement, fmt: str, suite: str) -> str:
             _lack_rows(found.lacks), headers=["arch", "syscall", "count", "first pid", "first exe", "profile answers"]))
     if found.unproven:
         parts.append(f"{len(found.unproven)} syscall(s) this recording cannot prove allowed:\n" + tabulate(
-            [(u.arch, u.name, u.use.count, u.use.first.exe, u.why) for u in found.unproven],
+            [(u.arch, u.name, u.use.count, printable(u.use.first.exe), u.why) for u in found.unproven],
             headers=["arch", "syscall", "count", "first exe", "why"], maxcolwidths=[None, None, None, 40, 60]))
     parts.extend(f"handled: {h.name} ({h.arch}): {h.handled}" for h in found.handled)
-    if not found.lacks and not found.unproven:
+    if found.empty:
+        parts.append("cannot prove: the recording holds no syscall, so there is nothing to judge the profile by")
+    elif not found.lacks and not found.unproven:
         parts.append(f"ok: the profile allows all {found.checked} syscall(s)" if found.checked is not None
                      else "ok: nothing was denied")
     return "\n".join(parts)
 
 
 def _junit(found: Judgement, suite: str) -> str:
-    from xml.sax.saxutils import quoteattr  # costs 25 ms at start-up: only when asked for
+    from xml.sax.saxutils import escape, quoteattr  # costs 25 ms at start-up: only when asked for
 
     cases = []
     for lack in found.lacks:
         message = quoteattr(f"{lack.name} ({lack.arch}) is not allowed: {lack.answer}; first called by "
-                            f"{lack.use.first.exe} (pid {lack.use.first.pid}), {lack.use.count} call(s)")
+                            f"{printable(lack.use.first.exe)} (pid {lack.use.first.pid}), {lack.use.count} call(s)")
         cases.append(f'  <testcase classname="seccomp-gen.{lack.arch}" name={quoteattr(lack.name)}>\n'
                      f"    <failure message={message}/>\n  </testcase>")
     for u in found.unproven:
         message = quoteattr(f"{u.name} ({u.arch}) cannot be proven allowed: {u.why}")
         cases.append(f'  <testcase classname="seccomp-gen.{u.arch}" name={quoteattr(u.name)}>\n'
                      f"    <error message={message}/>\n  </testcase>")
+    if found.empty:
+        cases.append('  <testcase classname="seccomp-gen" name="recording holds syscalls">\n'
+                     '    <error message="the recording holds no syscall: nothing to judge the profile by"/>\n'
+                     '  </testcase>')
     if not cases:
         cases.append('  <testcase classname="seccomp-gen" name="profile allows every recorded syscall"/>')
+    errors = len(found.unproven) + found.empty
+    # Warnings (a default-allow profile, a missing native arch) go where JUnit readers show them.
+    text = "\n".join(f"warning: {note}" for note in found.notes)
+    warned = f"  <system-err>{escape(text)}</system-err>\n" if text else ""
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name={quoteattr(suite)} '
-            f'tests="{len(cases)}" failures="{len(found.lacks)}" errors="{len(found.unproven)}">\n'
-            + "\n".join(cases) + "\n</testsuite>")
+            f'tests="{len(cases)}" failures="{len(found.lacks)}" errors="{errors}">\n'
+            + "\n".join(cases) + "\n" + warned + "</testsuite>")
 
 
 def denials(found: Judgement, complain: bool) -> list[str]:
     """`verify`'s summary lines on stderr: every call the kernel denied (handled ones say why)."""
     every = sorted((*found.lacks, *found.handled), key=lambda lack: (lack.arch, lack.name))
+    warnings = [f"seccomp-gen: warning: {note}" for note in found.notes]
     if not every:
-        return ["seccomp-gen: 0 denied syscalls"]
+        return ["seccomp-gen: 0 denied syscalls", *warnings]
     names = ", ".join(f"{lack.name}({lack.arch.removeprefix('SCMP_ARCH_')})" for lack in every)
     lines = [f"seccomp-gen: {len(every)} denied syscalls{' (allowed: --complain)' if complain else ''}: {names}"]
     lines.extend(f"seccomp-gen:   {lack.name} ({lack.arch}): {lack.answer}, {lack.use.count} call(s), first by "
-                 f"{lack.use.first.exe} (pid {lack.use.first.pid})" + (f"; handled: {lack.handled}" if lack.handled
-                                                                       else "") for lack in every)
-    return lines
+                 f"{printable(lack.use.first.exe)} (pid {lack.use.first.pid})"
+                 + (f"; handled: {lack.handled}" if lack.handled else "") for lack in every)
+    return [*lines, *warnings]
 
 
 def changes(found: Sequence[Change], fmt: str, old: str, new: str) -> str:
@@ -90,3 +107,14 @@ def changes(found: Sequence[Change], fmt: str, old: str, new: str) -> str:
         return tabulate([(c.kind, c.subject, c.old, c.new) for c in found],
                         headers=["", "what", old, new], maxcolwidths=[None, None, 50, 50])
     return "no differences"
+
+
+def command_status(status: int | None, *, exits_too: bool = True) -> str | None:
+    """A line for a command that did not exit 0: a death by signal is named (159: killed by SIGSYS,
+    as seccomp kills), so a kernel kill never looks like an ordinary failure; an ordinary non-zero
+    exit gets a line only with `exits_too` (verify passes the status through without comment)."""
+    if not status:
+        return None
+    if status > SIGNAL_BASE and status - SIGNAL_BASE in _SIGNALS:
+        return f"seccomp-gen: the command was killed by {_SIGNALS[status - SIGNAL_BASE]} (exit status {status})"
+    return f"seccomp-gen: the command exited with status {status}" if exits_too else None

@@ -4,7 +4,14 @@ The profile is loaded into the kernel with libseccomp in the launched child, res
 context as a runtime resolves it, with one change: every action that denies is turned into
 SECCOMP_RET_TRACE carrying the index of the real action. The tracer then stops only on denied calls
 (so the command runs at near native speed), names each one (arch, pid, exe) and answers it exactly
-as the profile would (-errno), or lets it through (`--complain`).
+as the profile would (-errno), or lets it through (`--complain`). A KILL answer is carried out by the
+kernel itself (kill.py), so CMD's exit status is the one the real profile gives (SIGSYS: 159).
+
+Calls of an architecture the profile does not list get the filter's bad-arch action. That is
+SECCOMP_RET_TRACE too (with data BAD_ARCH), so the first such call is named (arch, pid, exe) and then
+answered as a runtime's filter answers it: the process is killed (KILL_PROCESS). Without this the
+kernel killed a `gcc -m32` program silently and verify reported "0 denied syscalls". `--complain`
+lets such calls run, as it lets every denied call run, and reports each one.
 """
 
 from __future__ import annotations
@@ -20,13 +27,22 @@ from seccomp_gen.generator.compile import action_value, compile_profile
 from seccomp_gen.generator.context import Context
 from seccomp_gen.generator.profile import PERMISSIVE_ACTIONS, Profile
 from seccomp_gen.ground import kernel
+from seccomp_gen.prove import kill
 from seccomp_gen.recorder.collector import Collector
 from seccomp_gen.recorder.interface import Log, quiet
 from seccomp_gen.recorder.launch import filters
 from seccomp_gen.recorder.ptrace import answer, record_command
 from seccomp_gen.recorder.recording import Recording
 
-_KILLS = frozenset({"SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS"})
+#: Actions that end a thread (KILL is libseccomp's old name for KILL_THREAD) or the whole process.
+_KILLS_THREAD = frozenset({"SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD"})
+_KILLS_PROCESS = frozenset({"SCMP_ACT_KILL_PROCESS"})
+#: SECCOMP_RET_DATA of the bad-arch action's TRACE (the denial table never grows this far).
+BAD_ARCH = 0xFFFF
+#: What a runtime's filter does to a call of an architecture it does not list: kill the process.
+BAD_ARCH_ACTION = "SCMP_ACT_KILL_PROCESS"
+#: The label a bad-arch denial carries in the Recording's `actions` (check.py explains it).
+BAD_ARCH_LABEL = f"{BAD_ARCH_ACTION} (architecture not in the profile)"
 
 
 @dataclass(frozen=True)
@@ -35,10 +51,13 @@ class Denial:
 
     action: str
     errno: int
+    bad_arch: bool = False  # the bad-arch action: the call's architecture is not in the filter
 
     @property
     def label(self) -> str:
         """How reports name it: SCMP_ACT_ERRNO(38) - the errno tells an ENOSYS fallback from a refusal."""
+        if self.bad_arch:
+            return BAD_ARCH_LABEL
         return f"{self.action}({self.errno})" if self.action == "SCMP_ACT_ERRNO" else self.action
 
 
@@ -64,6 +83,8 @@ class _DenialTable:
 
     def of(self, data: int) -> Denial:
         """The denial a stop's SECCOMP_RET_DATA stands for (another filter's TRACE: ENOSYS)."""
+        if data == BAD_ARCH:
+            return Denial(BAD_ARCH_ACTION, kernel.ENOSYS, bad_arch=True)
         return self.entries[data] if data < len(self.entries) else Denial("SCMP_ACT_TRACE", kernel.ENOSYS)
 
 
@@ -84,10 +105,12 @@ class _Answerer:
         self.denied.add(token, nr, tgid, exe, args, action=denial.label)
         if self.complain:
             return
+        if denial.action in _KILLS_PROCESS or denial.action in _KILLS_THREAD:
+            # The kernel kills, as under the real profile: SIGSYS, only the thread for KILL_THREAD.
+            kill.kill_at_stop(tid, whole_process=denial.action in _KILLS_PROCESS)
+            return
         answer.skip_with_errno(tid, denial.errno)
-        if denial.action in _KILLS:
-            os.kill(tgid, signal.SIGKILL)  # emulated: the kernel would end it as by SIGSYS
-        elif denial.action == "SCMP_ACT_TRAP":
+        if denial.action == "SCMP_ACT_TRAP":
             os.kill(tgid, signal.SIGSYS)
 
 
@@ -98,9 +121,11 @@ def run_verify(profile: Profile, ctx: Context, command: Sequence[str], *, compla
         answer.require_support()
     table = _DenialTable()
     compiled = compile_profile(profile, ctx, actions=table.action)
-    nnp = filters.prepare(compiled.filter, bad_arch=pyseccomp.KILL_PROCESS, nnp_required=ctx.no_new_privileges)
+    nnp = filters.prepare(compiled.filter, bad_arch=int(pyseccomp.TRACE(BAD_ARCH)),
+                          nnp_required=ctx.no_new_privileges)
     answerer = _Answerer(table, complain)
-    rec = record_command(command, log=log or quiet, trace_filter=(compiled.filter, nnp),
+    loaded = kill.BehindKillSwitch(compiled.filter, nnp)
+    rec = record_command(command, log=log or quiet, trace_filter=(loaded, nnp),
                          on_trace=answerer, engine="verify")
     for reason in rec.incomplete_reasons:
         answerer.denied.mark_incomplete(reason)
