@@ -24,6 +24,7 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
                          for e in ctx.arch_map],
             "capabilities": sorted(ctx.caps),
             "runtime": ctx.runtime,
+            "runtime_why": findings.runtime_note,
             "no_new_privileges": ctx.no_new_privileges,
         },
         "default": {"action": findings.default_action, "errno": findings.default_errno},
@@ -66,6 +67,7 @@ def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
         ["provenance", _wrap(findings.provenance, 90)],
         ["context", f"{arches}; capabilities: {', '.join(sorted(ctx.caps)) or 'none'}; runtime {ctx.runtime}; "
                     f"no-new-privileges {'on' if ctx.no_new_privileges else 'OFF'}"],
+        *([["runtime", _wrap(findings.runtime_note, 90)]] if findings.runtime_note else []),
         ["default action", findings.default_action + errno],
         ["allowed", f"{len(findings.allowed)} syscalls, against {len(findings.baseline_allowed)} in the baseline "
                     f"({findings.reduction_percent}% smaller attack surface)"],

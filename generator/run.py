@@ -6,11 +6,12 @@ writes the set atomically), so a failure leaves nothing half-done.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from seccomp_gen.generator import baselines, context, emit
-from seccomp_gen.generator.minimise import Result, minimise
+from seccomp_gen.generator import baselines, context, emit, tables
+from seccomp_gen.generator.minimise import Findings, Result, minimise
 from seccomp_gen.generator.profile import parse_errno
 from seccomp_gen.recorder import recording
 
@@ -22,7 +23,7 @@ class Request:
     recordings: Sequence[str]
     name: str
     baseline: str = baselines.DEFAULT
-    runtime: str = "crun"
+    runtime: str | None = None  # None: the runtime of the baseline's loader (data/loaders.json)
     no_new_privileges: bool = True
     caps: Sequence[str] = ()
     arches: Sequence[str] = ()
@@ -30,6 +31,7 @@ class Request:
     allow_extra: Sequence[str] = ()
     default_errno: str | None = None
     allow_arches: Sequence[str] = ()
+    spo_api_version: str = "v1"
 
 
 def generate(req: Request) -> tuple[Result, dict[str, bytes]]:
@@ -40,14 +42,32 @@ def generate(req: Request) -> tuple[Result, dict[str, bytes]]:
     loaded = [recording.load(path) for path in req.recordings]
     merged = recording.merge(loaded)
     base = baselines.load(req.baseline)
+    loader = tables.loader_of(req.baseline if req.baseline in baselines.BUNDLED else "file")
+    runtime = req.runtime or loader.runtime
     ctx = context.build(
         recorded_arches=merged.arches(),
         host_arches=[r.source.host_arch for r in loaded if r.source.host_arch],
         arches=req.arches,
         caps=req.caps,
-        runtime=req.runtime,
+        runtime=runtime,
         no_new_privileges=req.no_new_privileges,
     )
     result = minimise(merged, base, ctx, allow_extra=req.allow_extra, default_errno=errno,
                       allow_arches=req.allow_arches)
-    return result, emit.render(req.name, result, req.role)
+    result = dataclasses.replace(result, findings=_with_runtime_note(result.findings, req.runtime, loader))
+    return result, emit.render(req.name, result, req.role, req.spo_api_version)
+
+
+def _with_runtime_note(findings: Findings, asked: str | None, loader: tables.Loader) -> Findings:
+    """Say which runtime the profile is for and why; warn when it is not the one the loader runs."""
+    runtime = findings.context.runtime
+    if asked is None:
+        note = f"{runtime}, the runtime of {loader.loader} ({loader.why})"
+        return dataclasses.replace(findings, runtime_note=note)
+    note = f"{runtime} (--runtime)"
+    warnings = findings.warnings
+    if runtime != loader.runtime:
+        warnings = (*warnings, f"the profile is made for {runtime}, but {loader.loader} runs {loader.runtime} "
+                               f"({loader.why}): {runtime}'s needs are in it, not {loader.runtime}'s, and it may "
+                               "not start containers there")
+    return dataclasses.replace(findings, runtime_note=note, warnings=warnings)

@@ -24,6 +24,7 @@ _SHAPES: dict[str, dict[str, Any]] = {
     "enosys_fallbacks.json": {"_about": str, "fallbacks": [{"syscall": str, "fallbacks": [str], "why": str}]},
     "implied.json": {"_about": str, "implied": [{"syscall": str, "when_observed": [str], "why": str}]},
     "arches.json": {"_about": str, "_about_primary": str, "host_names": Each([str]), "primary_of": Each(str)},
+    "loaders.json": {"_about": str, "loaders": Each({"runtime": str, "loader": str, "why": str})},
 }
 
 
@@ -104,3 +105,22 @@ def primary_of(arch: str) -> str:
 def capabilities() -> frozenset[str]:
     """The capability names --cap accepts (ground/data/capabilities.json)."""
     return frozenset(kernel.capabilities())
+
+
+@dataclass(frozen=True)
+class Loader:
+    """Who loads profiles made from a baseline, and the OCI runtime it starts containers with."""
+
+    runtime: str
+    loader: str
+    why: str
+
+
+@functools.lru_cache(maxsize=8)
+def loader_of(baseline: str) -> Loader:
+    """The loader of a bundled baseline (`file` for a profile file)."""
+    table = _load("loaders.json")["loaders"]
+    entry = table.get(baseline, table["file"])
+    if entry["runtime"] not in RUNTIMES:
+        raise SeccompGenError(f"generator/data/loaders.json: unknown runtime {entry['runtime']!r} for {baseline}")
+    return Loader(entry["runtime"], entry["loader"], entry["why"])

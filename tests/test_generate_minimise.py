@@ -184,7 +184,8 @@ def test_blocklist_file_baseline_still_yields_an_allowlist(tmp_path: Path) -> No
 def test_name_allowed_outright_and_conditionally_loads_on_x86_and_stays_allowed(tmp_path: Path) -> None:
     """libseccomp refuses (EEXIST) a conditional socket rule after an unconditional one when x86 is in
     the filter; the unconditional rule wins anyway, so the dead conditional one is dropped."""
-    site = _site_baseline(tmp_path, {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    site = _site_baseline(tmp_path, {"defaultAction": "SCMP_ACT_ERRNO", "archMap": [
+        {"architecture": X86_64, "subArchitectures": [X86]}], "syscalls": [
         {"names": ["socket", "read", "socketcall", "exit_group"], "action": "SCMP_ACT_ALLOW"},
         {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]},
     ]})

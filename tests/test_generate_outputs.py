@@ -81,7 +81,7 @@ def test_every_artifact_parses_back_and_matches_the_profile(rec_path: Path, tmp_
     assert pod["capabilities"] == {"drop": ["ALL"], "add": ["NET_ADMIN"]}
 
     spo = yaml.safe_load((out / "seccomp-nostat.seccompprofile.yaml").read_text())
-    assert spo["kind"] == "SeccompProfile" and spo["apiVersion"] == "security-profiles-operator.x-k8s.io/v1beta1"
+    assert spo["kind"] == "SeccompProfile" and spo["apiVersion"] == "security-profiles-operator.x-k8s.io/v1"
     assert spo["spec"]["defaultAction"] == profile.default_action
     assert spo["spec"]["architectures"] == [X86, X86_64]
     assert {n for r in spo["spec"]["syscalls"] for n in r["names"]} == profile.names()

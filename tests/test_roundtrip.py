@@ -99,8 +99,8 @@ def test_a_generated_profile_reads_back(rec: Recording) -> None:
 def test_the_battery_covers_the_extremes(tmp_path: Path) -> None:
     """The strategies above reach the values that broke the readers (a test that cannot fail
     because its inputs are tame would prove nothing)."""
-    rec = Recording(Source("ptrace", ("tr\udcffue",), "", MAX_DURATION_S, "", X86_64), 0, True,
-                    {X86_64: {"read": SyscallUse(MAX_COUNT, Caller(1, "\x1b[2J"), actions={"SCMP_ACT_LOG": MAX_COUNT})}})
+    use = SyscallUse(MAX_COUNT, Caller(1, "\x1b[2J"), actions={"SCMP_ACT_LOG": MAX_COUNT})
+    rec = Recording(Source("ptrace", ("tr\udcffue",), "", MAX_DURATION_S, "", X86_64), 0, True, {X86_64: {"read": use}})
     merged = recording.merge([rec, rec])
     assert _read_back(merged).syscalls[X86_64]["read"].count == MAX_COUNT
     assert _read_back(merged).source.duration_s == MAX_DURATION_S

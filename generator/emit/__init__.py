@@ -36,7 +36,7 @@ def validate_role(role: str) -> str:
     return role
 
 
-def render(name: str, result: Result, role: str = "worker") -> dict[str, bytes]:
+def render(name: str, result: Result, role: str = "worker", spo_api_version: str = "v1") -> dict[str, bytes]:
     """file name -> content, for every artifact of profile `name`."""
     validate_name(name)
     validate_role(role)
@@ -46,6 +46,6 @@ def render(name: str, result: Result, role: str = "worker") -> dict[str, bytes]:
         f"{name}.machineconfig.yaml": machineconfig.render(name, data, role, result.findings),
         f"{name}.scc.yaml": scc.render(name, result.findings),
         f"{name}.pod.yaml": pod.render(name, result.findings),
-        f"{name}.seccompprofile.yaml": spo.render(name, result.profile, result.findings),
+        f"{name}.seccompprofile.yaml": spo.render(name, result.profile, result.findings, spo_api_version),
         f"{name}.nodedisruption.yaml": nodedisruption.render(name),
     }

@@ -15,9 +15,25 @@ from seccomp_gen.generator.emit._yaml import dump
 from seccomp_gen.generator.minimise import Findings
 from seccomp_gen.generator.profile import Profile, Rule, rule_to_json
 from seccomp_gen.ground import kernel
+from seccomp_gen.ground.errors import SeccompGenError
+
+#: The SeccompProfile versions the operator serves: v1 is stored since its 1.0; v1beta1 for older ones.
+API_VERSIONS = ("v1", "v1beta1")
+#: The CRD's argument values are int64 with minimum 0.
+_MAX_VALUE = 2**63 - 1
 
 
-def document(name: str, profile: Profile, findings: Findings) -> dict[str, Any]:
+def _check_values(rules: list[dict[str, Any]]) -> None:
+    for rule in rules:
+        for arg in rule.get("args", []):
+            if max(arg.get("value", 0), arg.get("valueTwo", 0)) > _MAX_VALUE:
+                raise SeccompGenError(f"the SeccompProfile CRD holds argument values up to 2**63-1; the rule for "
+                                      f"{', '.join(rule['names'])} compares {arg}: it cannot be written there")
+
+
+def document(name: str, profile: Profile, findings: Findings, api_version: str = "v1") -> dict[str, Any]:
+    if api_version not in API_VERSIONS:
+        raise SeccompGenError(f"unknown SeccompProfile version {api_version!r} (known: {', '.join(API_VERSIONS)})")
     ctx = findings.context
     syscalls: list[dict[str, Any]] = []
     for rule in profile.rules:
@@ -27,22 +43,27 @@ def document(name: str, profile: Profile, findings: Findings) -> dict[str, Any]:
         # CRD allows at most 6 per rule, so write them as the separate rules they become.
         groups = [(a,) for a in rule.args] if rule.args_split() else [rule.args]
         syscalls.extend(rule_to_json(Rule(rule.names, rule.action, rule.errno_ret, args)) for args in groups)
+    _check_values(syscalls)
+    spec: dict[str, Any] = {"defaultAction": profile.default_action, "architectures": list(ctx.arches),
+                            "syscalls": syscalls}
+    if profile.flags:
+        spec["flags"] = list(profile.flags)
+    if profile.listener_path:
+        spec["listenerPath"] = profile.listener_path
+    if profile.listener_metadata:
+        spec["listenerMetadata"] = profile.listener_metadata
     return {
-        "apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+        "apiVersion": f"security-profiles-operator.x-k8s.io/{api_version}",
         "kind": "SeccompProfile",
         "metadata": {
             "name": name,
             "annotations": {"seccomp-gen/baseline": f"{findings.baseline} ({findings.provenance})"},
         },
-        "spec": {
-            "defaultAction": profile.default_action,
-            "architectures": list(ctx.arches),
-            "syscalls": syscalls,
-        },
+        "spec": spec,
     }
 
 
-def render(name: str, profile: Profile, findings: Findings) -> bytes:
+def render(name: str, profile: Profile, findings: Findings, api_version: str = "v1") -> bytes:
     ctx = findings.context
     caps = ", ".join(sorted(ctx.caps)) or "none"
     notes = [
@@ -53,4 +74,4 @@ def render(name: str, profile: Profile, findings: Findings) -> bytes:
     if profile.default_errno_ret not in (None, kernel.EPERM):
         notes.append(f"The CRD has no defaultErrnoRet: unlisted syscalls get EPERM, not {profile.default_errno_ret} "
                      f"as in {name}.json.")
-    return dump(document(name, profile, findings), header="\n".join(notes))
+    return dump(document(name, profile, findings, api_version), header="\n".join(notes))

@@ -80,6 +80,8 @@ class Findings:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: Architectures the profile has that the baseline's filter lacks (allowed by --allow-arch).
     widened_arches: tuple[str, ...] = ()
+    #: Which OCI runtime the profile is for, and why that one (generate fills it in).
+    runtime_note: str = ""
     unjudged: tuple[Unjudged, ...] = ()
     #: arch -> name -> runs, for calls seen in only some of `runs` runs (record --repeat, merge)
     in_some_runs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

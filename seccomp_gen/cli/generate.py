@@ -14,8 +14,11 @@ import click
 @click.option("--name", required=True, help="Profile name: NAME.json, and the name of the SCC and objects.")
 @click.option("--baseline", default="crio", show_default=True, metavar="crio|containers-common|moby|FILE",
               help="The runtime/default profile never to be looser than, or a profile file.")
-@click.option("--runtime", type=click.Choice(["crun", "runc"]), default="crun", show_default=True,
-              help="The OCI runtime whose own post-filter syscalls are added (OpenShift: crun).")
+@click.option("--runtime", type=click.Choice(["crun", "runc"]), default=None,
+              help="The OCI runtime whose own post-filter syscalls are added [default: the baseline's loader's: "
+                   "crio -> crun (OpenShift), moby -> runc (dockerd, containerd)].")
+@click.option("--spo-api-version", type=click.Choice(["v1", "v1beta1"]), default="v1", show_default=True,
+              help="apiVersion of NAME.seccompprofile.yaml (v1beta1 for security-profiles-operator before 1.0).")
 @click.option("--no-new-privileges/--allow-privilege-escalation", "no_new_privileges", default=True,
               show_default=True, help="Whether the container runs with no-new-privileges (restricted-v2 does).")
 @click.option("--cap", "caps", multiple=True, metavar="CAP_X",
@@ -38,7 +41,8 @@ def generate(
     recordings: tuple[str, ...],
     name: str,
     baseline: str,
-    runtime: str,
+    runtime: str | None,
+    spo_api_version: str,
     no_new_privileges: bool,
     caps: tuple[str, ...],
     arches: tuple[str, ...],
@@ -58,7 +62,7 @@ def generate(
     from seccomp_gen.ground.artifact_set import write_set
 
     result, files = run_generate(Request(recordings, name, baseline, runtime, no_new_privileges, caps, arches,
-                                         role, allow_extra, default_errno, allow_arches))
+                                         role, allow_extra, default_errno, allow_arches, spo_api_version))
     written = [str(path) for path in write_set(out_dir, files)]
     render = report.to_json_text if fmt == "json" else report.to_text
     click.echo(render(name, result.findings, written), nl=False)
