@@ -6,7 +6,7 @@ SG     := $(BIN)/seccomp-gen
 DEMO   := build/demo
 CC     ?= gcc
 
-.PHONY: all venv demo test lint samples bench clean
+.PHONY: all venv demo test test-loaders lint samples bench clean
 
 all: test
 
@@ -39,6 +39,10 @@ test: venv
 	$(BIN)/ruff check recorder generator seccomp_gen tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# Only the tests that start real containers in podman and dockerd (pytest marker `loaders`).
+test-loaders: venv
+	$(BIN)/pytest -q -m loaders
 
 lint: venv
 	$(BIN)/ruff check recorder generator seccomp_gen tests benchmarks scripts
