@@ -103,7 +103,7 @@ def test_no_privilege_from_the_cli() -> None:
         pytest.skip("setpriv not found: install the Debian package util-linux")
     outdir = tempfile.mkdtemp(prefix="sg-ebpf-")
     try:
-        os.chmod(outdir, 0o777)
+        os.chmod(outdir, 0o1777)  # sticky, as /tmp is: seccomp-gen refuses a shared non-sticky directory
         proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                                sys.executable, "-m", "seccomp_gen", "record", "--engine", "ebpf", "-o",
                                f"{outdir}/r.json", "--", "/bin/true"], capture_output=True, text=True, timeout=60,
