@@ -3,7 +3,9 @@
 Every syscall of CMD's process tree is allowed and logged as a type=1326 SECCOMP record, without
 ptrace. The records are harvested from auditd's log when auditd runs, else from /dev/kmsg, where
 the kernel's printk rate limit (10 lines per 5 s) would drop almost all of them: as root the
-recorder lifts it (kernel.printk_ratelimit=0) for the run and restores it afterwards.
+recorder lifts it (kernel.printk_ratelimit=0) for the run through a lease shared with concurrent
+runs and recovered after a killed one (ratelimit.py). A watchdog process kills CMD's tree and gives
+the lease back if the recorder itself is killed (watchdog.py).
 
 Nothing here claims a complete recording it cannot prove: CMD's tree is bracketed by two marker
 processes whose records must arrive, every audit serial number between them must be present, and
@@ -21,7 +23,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,33 +36,14 @@ from seccomp_gen.recorder.audit.inputs import Line
 from seccomp_gen.recorder.interface import Log, quiet
 from seccomp_gen.recorder.launch import filters, signals, spawn
 from seccomp_gen.recorder.launch.status import exec_error, shell_status
+from seccomp_gen.recorder.log import ratelimit
 from seccomp_gen.recorder.log.harvest import AuditdLogHarvester, Harvester, KmsgHarvester, auditd_running, session_of
+from seccomp_gen.recorder.log.watchdog import Watchdog, guarding
 from seccomp_gen.recorder.recording import Recording
 
 PR_SET_CHILD_SUBREAPER = 36
-_PRINTK_RATELIMIT = Path("/proc/sys/kernel/printk_ratelimit")
 #: How long to wait for the end marker's records after CMD's tree has exited.
 MARKER_TIMEOUT_S = 5.0
-
-
-
-@contextlib.contextmanager
-def _printk_unlimited(log: Log) -> Iterator[bool]:
-    """kernel.printk_ratelimit=0 for the duration (root only), restored even on failure."""
-    try:
-        before = _PRINTK_RATELIMIT.read_text().strip()
-        if before != "0":
-            _PRINTK_RATELIMIT.write_text("0")
-    except OSError:
-        log("seccomp-gen: cannot lift kernel.printk_ratelimit (not root?): the kernel log will drop records")
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        if before != "0":
-            with contextlib.suppress(OSError):
-                _PRINTK_RATELIMIT.write_text(before)
 
 
 def _log_filter() -> pyseccomp.SyscallFilter:
@@ -91,11 +74,12 @@ def _new_audit_session() -> None:
         pass  # the parent notices: the records then carry the old session
 
 
-def _spawn(command: Sequence[str], path: str, flt: pyseccomp.SyscallFilter) -> spawn.Child:
-    """CMD in a fresh audit session, under the LOG filter."""
+def _spawn(command: Sequence[str], path: str, flt: pyseccomp.SyscallFilter, dog: Watchdog) -> spawn.Child:
+    """CMD in a fresh audit session (reported to the watchdog), under the LOG filter."""
 
     def setup() -> None:
         _new_audit_session()
+        dog.report_child()
         flt.load()
 
     return spawn.start(path, command, setup=setup)
@@ -120,6 +104,8 @@ class LogEngine:
     command: Sequence[str]
     log: Log = field(default=quiet)
     name: str = "log"
+    #: Where the printk lease lives (tests pass a private directory).
+    printk_state_dir: Path = ratelimit.STATE_DIR
 
     def _harvester(self) -> Harvester:
         if auditd_running():
@@ -130,12 +116,12 @@ class LogEngine:
             raise SeccompGenError(f"cannot read /dev/kmsg ({exc.strerror}) and auditd is not running: "
                                   "run as root or use --engine ptrace") from None
 
-    def _run_tree(self, path: str, flt: pyseccomp.SyscallFilter) -> tuple[int, int | None, str | None]:
+    def _run_tree(self, path: str, flt: pyseccomp.SyscallFilter, dog: Watchdog) -> tuple[int, int | None, str | None]:
         """Run CMD and wait for its whole tree (orphans reparent to us as subreaper)."""
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         interrupted: list[int] = []
-        child = _spawn(self.command, path, flt)
+        child = _spawn(self.command, path, flt, dog)
         pid = child.pid
 
         def forward(signum: int, _frame: object) -> None:
@@ -160,11 +146,15 @@ class LogEngine:
         path = spawn.resolve_command(self.command)
         flt = _log_filter()
         harvester = self._harvester()
-        with _printk_unlimited(self.log) if isinstance(harvester, KmsgHarvester) else contextlib.nullcontext():
+        lease = ratelimit.Lease(self.printk_state_dir, log=self.log)
+        holder = ratelimit.Holder.of(os.getpid())
+        # The watchdog first: it is forked before the harvester's thread exists.
+        with guarding(on_orphaned=lambda: lease.release(holder)) as dog, \
+                lease.held(holder) if isinstance(harvester, KmsgHarvester) else contextlib.nullcontext():
             harvester.start()
             try:
                 start_marker = _marker()
-                pid, status, stopped_by = self._run_tree(path, flt)
+                pid, status, stopped_by = self._run_tree(path, flt, dog)
                 end_marker = _marker()
                 arrived = self._await(harvester, end_marker)
             finally:
