@@ -15,8 +15,10 @@ from seccomp_gen.ground.errors import SeccompGenError
 
 RUNTIMES = ("crun", "runc")
 
+_PATH = {"required": [str], "intermittent": Each(str), "unneeded": [str], "runs": int}
 _EVIDENCE = {"runtime": str, "kernel": str, "date": str, "method": str, "required": [str],
-             "intermittent": Each(str), "other_versions": Each(str), "measured_unneeded": [str]}
+             "intermittent": Each(str), "other_versions": Each(str), "measured_unneeded": [str],
+             "?create_start_only": Each(str), "?by_path": Each(_PATH)}
 _NEEDS = {"names": [str], "why": str, "evidence": _EVIDENCE}
 _SHAPES: dict[str, dict[str, Any]] = {
     "runtime_required.json": {"_about": str,
@@ -25,6 +27,10 @@ _SHAPES: dict[str, dict[str, Any]] = {
     "implied.json": {"_about": str, "implied": [{"syscall": str, "when_observed": [str], "why": str}]},
     "arches.json": {"_about": str, "_about_primary": str, "host_names": Each([str]), "primary_of": Each(str)},
     "loaders.json": {"_about": str, "loaders": Each({"runtime": str, "loader": str, "why": str})},
+    "narrowable.json": {"_about": str, "limits": {"_about": str, "max_values": int, "max_rules": int},
+                        "syscalls": Each({"args": [{"index": int, "what": str, "mask": str, "names": str}],
+                                          "why": str}),
+                        "unnarrowable": Each(str)},
 }
 
 
@@ -124,3 +130,44 @@ def loader_of(baseline: str) -> Loader:
     if entry["runtime"] not in RUNTIMES:
         raise SeccompGenError(f"generator/data/loaders.json: unknown runtime {entry['runtime']!r} for {baseline}")
     return Loader(entry["runtime"], entry["loader"], entry["why"])
+
+
+@dataclass(frozen=True)
+class NarrowArg:
+    """One argument --narrow-args may restrict: its index, the bits compared, the value-name family."""
+
+    index: int
+    what: str
+    mask: int
+    names: str
+
+
+@dataclass(frozen=True)
+class Narrowable:
+    name: str
+    args: tuple[NarrowArg, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class NarrowLimits:
+    max_values: int
+    max_rules: int
+
+
+@functools.lru_cache(maxsize=1)
+def unnarrowable() -> dict[str, str]:
+    """Syscalls whose arguments a filter cannot see, with the reason (data/narrowable.json)."""
+    found: dict[str, str] = _load("narrowable.json")["unnarrowable"]
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def narrowable() -> tuple[dict[str, Narrowable], NarrowLimits]:
+    """The syscalls --narrow-args may restrict, and its limits (data/narrowable.json)."""
+    doc = _load("narrowable.json")
+    found = {name: Narrowable(name, tuple(NarrowArg(a["index"], a["what"], int(a["mask"], 16), a["names"])
+                                          for a in entry["args"]), entry["why"])
+             for name, entry in doc["syscalls"].items()}
+    limits = doc["limits"]
+    return found, NarrowLimits(limits["max_values"], limits["max_rules"])

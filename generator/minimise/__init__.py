@@ -22,12 +22,13 @@ decisions, build.py turns them into rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from seccomp_gen.generator import compile as compiler
 from seccomp_gen.generator.baselines import Baseline
 from seccomp_gen.generator.context import Context
 from seccomp_gen.generator.minimise.build import build_rules
-from seccomp_gen.generator.minimise.decide import decide_all
+from seccomp_gen.generator.minimise.decide import Decisions, Want, decide_all
 from seccomp_gen.generator.minimise.findings import (
     Added,
     AddedOrigin,
@@ -38,7 +39,9 @@ from seccomp_gen.generator.minimise.findings import (
     Unjudged,
 )
 from seccomp_gen.generator.minimise.view import BaselineView, all_names, exists
-from seccomp_gen.generator.profile import Profile
+from seccomp_gen.generator.narrow import Narrowing, narrow
+from seccomp_gen.generator.profile import Profile, Rule
+from seccomp_gen.generator.tables import runtime_needs
 from seccomp_gen.generator.verdict import decide
 from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.errors import SeccompGenError
@@ -88,8 +91,24 @@ def _widened_arches(baseline: Baseline, ctx: Context, allow_arches: Sequence[str
     return tuple(widened)
 
 
+def _narrowing(rules: tuple[Rule, ...], rec: Recording, ctx: Context, d: Decisions, base: Profile) -> Narrowing:
+    """--narrow-args on the built rules. Names the runtime or the kernel also calls (runtime
+    needs, implied calls, fallbacks, socketcall) stay wide: their arguments are not the workload's."""
+    needs = set(runtime_needs(ctx.runtime, ctx.no_new_privileges).names)
+    keep_wide = needs | {n for n, want in d.wanted.items() if want != Want.OBSERVED}
+
+    def refusal(candidate: tuple[Rule, ...]) -> str | None:
+        try:
+            compiler.check_loadable(replace(base, rules=candidate), ctx)
+        except SeccompGenError as exc:
+            return exc.message
+        return None
+
+    return narrow(rules, rec, ctx, keep_wide, refusal)
+
+
 def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequence[str] = (),
-             default_errno: int | None = None, allow_arches: Sequence[str] = ()) -> Result:
+             default_errno: int | None = None, allow_arches: Sequence[str] = (), narrow_args: bool = False) -> Result:
     widened = _widened_arches(baseline, ctx, allow_arches)
     view = BaselineView(baseline, ctx, default_errno)
     warnings = _warnings(rec, view)
@@ -113,6 +132,9 @@ def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequ
         compiler.check_loadable(profile, ctx)
     except SeccompGenError as exc:
         raise SeccompGenError(f"the generated profile would not load: {exc.message}") from None
+    narrowing = _narrowing(profile.rules, rec, ctx, decisions, profile)
+    if narrow_args:
+        profile = replace(profile, rules=narrowing.rules)
     findings = Findings(
         baseline=baseline.name,
         provenance=baseline.provenance(),
@@ -128,6 +150,9 @@ def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequ
         in_some_runs=rec.in_some_runs(),
         runs=rec.runs,
         widened_arches=widened,
+        narrowed=narrowing.narrowed,
+        not_narrowed=narrowing.not_narrowed,
+        narrow_applied=narrow_args,
     )
     return Result(profile, findings)
 

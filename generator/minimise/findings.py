@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.narrow.interface import Narrowed, NotNarrowed
 from seccomp_gen.generator.profile import Profile
 
 
@@ -82,6 +83,10 @@ class Findings:
     widened_arches: tuple[str, ...] = ()
     #: Which OCI runtime the profile is for, and why that one (generate fills it in).
     runtime_note: str = ""
+    #: Argument-level narrowing: what it narrows (or would, without --narrow-args) and what not, why.
+    narrowed: tuple[Narrowed, ...] = ()
+    not_narrowed: tuple[NotNarrowed, ...] = ()
+    narrow_applied: bool = False
     unjudged: tuple[Unjudged, ...] = ()
     #: arch -> name -> runs, for calls seen in only some of `runs` runs (record --repeat, merge)
     in_some_runs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

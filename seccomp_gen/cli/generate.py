@@ -31,6 +31,8 @@ import click
 @click.option("--out", "out_dir", default=".", show_default=True, metavar="DIR", help="Directory for the artifacts.")
 @click.option("--allow-extra", "allow_extra", multiple=True, metavar="NAME",
               help="Allow an observed syscall the baseline denies, on purpose (flagged in report and rule).")
+@click.option("--narrow-args", is_flag=True,
+              help="Restrict socket, ioctl, prctl, fcntl... to the argument values recorded (see the report).")
 @click.option("--fail-on-extra", is_flag=True,
               help="Exit 1 when the workload made syscalls the profile does not allow (files are still written).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -50,6 +52,7 @@ def generate(
     role: str,
     out_dir: str,
     allow_extra: tuple[str, ...],
+    narrow_args: bool,
     fail_on_extra: bool,
     fmt: str,
     default_errno: str | None,
@@ -62,7 +65,8 @@ def generate(
     from seccomp_gen.ground.artifact_set import write_set
 
     result, files = run_generate(Request(recordings, name, baseline, runtime, no_new_privileges, caps, arches,
-                                         role, allow_extra, default_errno, allow_arches, spo_api_version))
+                                         role, allow_extra, default_errno, allow_arches, spo_api_version,
+                                         narrow_args))
     written = [str(path) for path in write_set(out_dir, files)]
     render = report.to_json_text if fmt == "json" else report.to_text
     click.echo(render(name, result.findings, written), nl=False)
