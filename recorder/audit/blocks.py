@@ -23,9 +23,10 @@ from seccomp_gen.recorder.audit.records import MalformedRecord, decoded
 from seccomp_gen.recorder.audit.tables import tables
 from seccomp_gen.recorder.watched import watched_for_token
 
-#: Every line's header (on "\n" + the block's text: one match per line): type, serial, both "" for
-#: a line that does not start with one. The header regex of records.py, as auditd writes it.
-_HEADERS = re.compile(r"\n(?:type=(\w+) msg=audit\([0-9]+(?:\.[0-9]+)?:([0-9]+)\):)?")
+#: Every line's header (on "\n" + the block's text: one match per line): type, seconds (when they are
+#: 10 digits, as from 2001 to 2286: such texts compare as their numbers do), serial; all "" for a line
+#: that does not start with one. The header regex of records.py, as auditd writes it.
+_HEADERS = re.compile(r"\n(?:type=(\w+) msg=audit\((?:([0-9]{10})(?![0-9])|[0-9]+)(?:\.[0-9]+)?:([0-9]+)\):)?")
 
 # The kernel's layouts of the two records: records.py's _FAST_SECCOMP (searched in the body) and
 # _FAST_SYSCALL (matched at its start), rewritten to run inside a block and still find what they
@@ -56,6 +57,7 @@ class Scan(NamedTuple):
     text: str  # "\n" + the block's text: every line starts at a "\n"
     types: set[str]  # the distinct type names as written
     serials: list[int]  # every line's serial, in order
+    seconds: list[str]  # every line's time in whole seconds, "" if not 10 digits: which boot a serial is of
 
 
 def scan(block: Block) -> Scan | None:
@@ -68,7 +70,7 @@ def scan(block: Block) -> Scan | None:
     types = set(map(itemgetter(0), rows))
     if "" in types:
         return None
-    return Scan(text, types, list(map(int, map(itemgetter(1), rows))))
+    return Scan(text, types, list(map(int, map(itemgetter(2), rows))), list(map(itemgetter(1), rows)))
 
 
 Match = re.Match[str]

@@ -2,6 +2,12 @@
 
 A recording made from a log with any such evidence is marked incomplete: a profile built from it
 may lack syscalls whose records were dropped.
+
+Serial numbers restart at every boot, and one input may hold several boots: a log kept across a
+reboot, rotated files concatenated out of order, or two boots' lines mixed. Counting missing serials
+across boots would either hide losses (a reset taken as reordering) or invent millions (a jump to the
+other boot's range taken as a gap), so each boot (or run of one) gets its own tracker, and a record
+goes to the tracker its serial and time fit.
 """
 
 from __future__ import annotations
@@ -10,70 +16,184 @@ from dataclasses import dataclass, field
 
 from seccomp_gen.recorder.audit.tables import tables
 
-#: A serial number this far below the last one starts a new boot (serials restart at boot).
-_REBOOT_DROP = 100_000
 #: Records of concurrent events reach a log slightly out of order: a skipped serial still counts as
-#: present if it turns up within this many serials; older holes are final.
+#: present if it turns up within this many serials; older holes are final. A serial farther than
+#: this from every tracker's last one belongs to another boot (or to another run of this one).
 _REORDER_WINDOW = 10_000
 #: see_all() checks serials this many at a time: a run out of order is then seen one by one.
 _RUN = 256
+#: A serial is stamped with the time it is taken (a SYSCALL record: its syscall's entry, earlier),
+#: so a record with a lower serial than a boot's last cannot be newer than that boot's newest record
+#: by more than the log's reordering delay: then it is of a later boot. Seconds; a reboot takes longer.
+_CLOCK_SLACK = 5
+#: At most this many boots are tracked at once (memory stays bounded); the least recently seen is closed.
+_MAX_BOOTS = 8
+#: auditd writes this record when it starts (at boot, or restarted): serials after it may restart.
+BOOT_MARKERS = frozenset({"DAEMON_START"})
+_INF = float("inf")
 
 
-@dataclass
-class SerialTracker:
-    """Counts serial numbers missing within one input, one boot at a time, in bounded memory.
+@dataclass(eq=False)
+class _Boot:
+    """The serials of one boot (or of one run of it, when the log does not show which boot a record
+    is of): the last one, the holes still open, and the time span seen (infinite: times unknown)."""
 
-    Events of one boot carry increasing serials, but concurrent events are written slightly out of
-    order; a serial far below the last one starts a new boot.
-    """
-
-    last: int | None = None
+    last: int
+    first_time: float
+    newest: float
     holes: set[int] = field(default_factory=set)
     final_missing: int = 0
     gaps: int = 0
+    #: Opened by a jump of more than the window from `origin` (at its serial `origin_last`): the
+    #: `jump` serials between were lost if `origin` never went on, else this is another boot.
+    origin: _Boot | None = None
+    origin_last: int = 0
+    jump: int = 0
 
-    @property
-    def missing(self) -> int:
-        return self.final_missing + len(self.holes)
+    def fits(self, serial: int, time: float | None) -> bool:
+        """Whether a record could be of this boot: near its last serial, and not newer than its
+        newest record if it is older, nor older than its first if it is newer."""
+        step = serial - self.last
+        if step <= 0:
+            return (step >= -_REORDER_WINDOW or serial in self.holes) and (
+                time is None or time <= self.newest + _CLOCK_SLACK)
+        return step <= _REORDER_WINDOW and (time is None or time >= self.first_time - _CLOCK_SLACK)
 
-    def see(self, serial: int) -> None:
+    def see(self, serial: int, time: float | None) -> None:
+        """A serial that fits(): a gap opens holes, a late serial fills one."""
+        if time is not None and time > self.newest:
+            self.newest = time
         last = self.last
-        if last is None or serial < last - _REBOOT_DROP:
-            self._settle(None)
-            self.last = serial
-            return
         if serial > last + 1:
             self.gaps += 1
-            self.holes.update(range(last + 1, min(serial, last + 1 + _REORDER_WINDOW)))
-            self.final_missing += max(0, serial - last - 1 - _REORDER_WINDOW)
+            self.holes.update(range(last + 1, serial))
             if len(self.holes) > _REORDER_WINDOW:
-                self._settle(serial - _REORDER_WINDOW)
+                self.settle(serial - _REORDER_WINDOW)
         elif serial < last:
             self.holes.discard(serial)
             return
         self.last = serial
 
-    def see_all(self, serials: list[int]) -> None:
-        """see() each serial in order. In a complete trail the serials only repeat (records of one
-        event) or step by one, a run of them then only moves `last`: that is checked at C speed,
-        a run at a time, and only a run that does something else is seen serial by serial."""
-        for start in range(0, len(serials), _RUN):
-            run = serials[start:start + _RUN]
-            if self.last is None:
-                self.see(run[0])
-            last = self.last
-            assert last is not None
-            if run[0] - last in (0, 1) and run == sorted(run) and len(set(run)) == run[-1] - run[0] + 1:
-                self.last = run[-1]  # non-decreasing, and every number between its ends is in it
-                continue
-            for serial in run:
-                self.see(serial)
-
-    def _settle(self, below: int | None) -> None:
+    def settle(self, below: int | None) -> None:
         """Holes older than `below` (all, when None) can no longer be filled."""
         old = self.holes if below is None else {h for h in self.holes if h < below}
         self.final_missing += len(old)
-        self.holes -= old
+        self.holes = self.holes - old
+
+    def jumped(self) -> bool:
+        """True when the jump that opened this tracker was a gap: its origin never went on."""
+        return self.origin is not None and self.origin.last == self.origin_last
+
+
+class SerialTracker:
+    """Counts serial numbers missing within one input, within each boot, in bounded memory.
+
+    Events of one boot carry increasing serials, but concurrent events are written slightly out of
+    order. A new boot shows as a serial far below the last one, a lower serial with a later time,
+    a jump the old serials then go on after (two boots mixed), or auditd's DAEMON_START (new_boot).
+    """
+
+    def __init__(self) -> None:
+        self.boots: list[_Boot] = []  # the open trackers, least recently used first
+        self.current: _Boot | None = None
+        self._closed_missing = 0
+        self._closed_gaps = 0
+        self._fresh = False  # a boot marker came: the next serial starts a tracker of its own
+
+    @property
+    def last(self) -> int | None:
+        return self.current.last if self.current is not None else None
+
+    @property
+    def holes(self) -> set[int]:
+        return set().union(*(boot.holes for boot in self.boots))
+
+    @property
+    def final_missing(self) -> int:
+        return self._closed_missing + sum(b.final_missing + (b.jump if b.jumped() else 0) for b in self.boots)
+
+    @property
+    def gaps(self) -> int:
+        return self._closed_gaps + sum(b.gaps + b.jumped() for b in self.boots)
+
+    @property
+    def missing(self) -> int:
+        return self.final_missing + sum(len(boot.holes) for boot in self.boots)
+
+    def new_boot(self) -> None:
+        """auditd (re)started: the serials that follow are not compared with those before."""
+        self._fresh, self.current = True, None
+
+    def see(self, serial: int, time: float | None = None) -> None:
+        """One record's serial, and its time in seconds when known."""
+        current = self.current
+        if current is not None and 0 <= serial - current.last <= 1:
+            current.last = serial
+            if time is not None and time > current.newest:
+                current.newest = time
+            return
+        self._elsewhere(serial, time)
+
+    def _elsewhere(self, serial: int, time: float | None) -> None:
+        """A serial that does not step on from the current tracker's: the tracker it fits best (a
+        hole of one first, then the nearest last serial), else a new one."""
+        current, boot = self.current, None
+        if not self._fresh:
+            boot = next((b for b in self.boots if serial in b.holes and b.fits(serial, time)), None)
+            if boot is None:
+                near = [b for b in self.boots if b.fits(serial, time)]
+                boot = min(near, key=lambda b: abs(serial - b.last)) if near else None
+        if boot is not None:
+            boot.see(serial, time)
+            if boot is not self.boots[-1]:
+                self.boots.remove(boot)
+                self.boots.append(boot)
+            self.current = boot
+            return
+        boot = _Boot(serial, time, time) if time is not None else _Boot(serial, -_INF, _INF)
+        if (current is not None and not self._fresh and serial > current.last
+                and (time is None or time >= current.first_time - _CLOCK_SLACK)):
+            boot.origin, boot.origin_last, boot.jump = current, current.last, serial - current.last - 1
+        self._fresh = False
+        self.boots.append(boot)
+        self.current = boot
+        if len(self.boots) > _MAX_BOOTS:
+            self._close(self.boots.pop(0))
+
+    def _close(self, boot: _Boot) -> None:
+        """Settle a tracker that fell out of use: its holes are final, its jump decided."""
+        boot.settle(None)
+        jumped = boot.jumped()
+        self._closed_missing += boot.final_missing + (boot.jump if jumped else 0)
+        self._closed_gaps += boot.gaps + jumped
+        boot.origin = None  # a chain of trackers is never kept alive
+
+    def see_all(self, serials: list[int], stamps: list[str] | None = None) -> None:
+        """see() each serial in order, with its time when `stamps` gives it (10-digit seconds, ""
+        when unknown: such texts compare as their numbers do). In a complete trail the serials only
+        repeat (records of one event) or step by one, a run of them then only moves `last` (and the
+        newest time): that is checked at C speed, a run at a time, and only a run that does
+        something else is seen serial by serial."""
+        for start in range(0, len(serials), _RUN):
+            run = serials[start:start + _RUN]
+            if self.current is None:
+                self.see(run[0], _time(stamps, start))
+            current = self.current
+            assert current is not None
+            if run[0] - current.last in (0, 1) and run == sorted(run) and len(set(run)) == run[-1] - run[0] + 1:
+                current.last = run[-1]  # non-decreasing, and every number between its ends is in it
+                newest = max(stamps[start:start + _RUN]) if stamps is not None else ""
+                if newest and int(newest) > current.newest:
+                    current.newest = int(newest)
+                continue
+            for index, serial in enumerate(run, start):
+                self.see(serial, _time(stamps, index))
+
+
+def _time(stamps: list[str] | None, index: int) -> int | None:
+    """The time of see_all()'s serial `index`, None when unknown."""
+    stamp = stamps[index] if stamps is not None else ""
+    return int(stamp) if stamp else None
 
 
 def may_report_loss(text: str) -> bool:

@@ -18,8 +18,8 @@ from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit import blocks
 from seccomp_gen.recorder.audit.filter import AuditFilter
-from seccomp_gen.recorder.audit.inputs import MAX_LINE, Block, Line, read_blocks
-from seccomp_gen.recorder.audit.loss import LossEvidence, SerialTracker, may_report_loss
+from seccomp_gen.recorder.audit.inputs import MAX_LINE, Block, Limits, Line, read_blocks
+from seccomp_gen.recorder.audit.loss import BOOT_MARKERS, LossEvidence, SerialTracker, may_report_loss
 from seccomp_gen.recorder.audit.records import (
     HEADER,
     Header,
@@ -84,7 +84,7 @@ class AuditReader:
     """
 
     def __init__(self, inputs: Sequence[str], filt: AuditFilter | None = None, *, strict: bool = False,
-                 log: Log | None = None, progress: Log | None = None) -> None:
+                 log: Log | None = None, progress: Log | None = None, limits: Limits | None = None) -> None:
         if not inputs:
             raise SeccompGenError("no audit log given")
         self.inputs = list(inputs)
@@ -92,6 +92,7 @@ class AuditReader:
         self.strict = strict
         self.log = log or quiet
         self.progress = progress
+        self.limits = limits or Limits()  # bytes one input may yield, decompressed (--max-bytes)
         self.collector = Collector()
         self.loss = LossEvidence()
         self.stats = _Stats()
@@ -125,8 +126,11 @@ class AuditReader:
         blocks whose text holds one of their words (most blocks hold none)."""
         trail = _Trail()
         number = 0
-        for block in read_blocks(path, self.progress):
-            if not self._take_block(block, path, number, trail):
+        for block in read_blocks(path, self.progress, self.limits):
+            if block.plain and not block.text.strip("\n"):  # blank lines (a bomb of newlines): as _take() counts them
+                self.stats.lines += block.count
+                self.stats.not_audit += block.count
+            elif not self._take_block(block, path, number, trail):
                 self._take(zip(repeat(path), count(number + 1), block.lines), trail, may_report_loss(block.text))
             number += block.count
         self._end_input(path, trail)
@@ -146,7 +150,7 @@ class AuditReader:
                 assert line is not None  # a plain block has no over-long line
                 self.loss.scan(line, f"{path}:{index}")
         trail.unfiltered = trail.unfiltered or _STANDALONE in kinds
-        trail.serials.see_all(found.serials)
+        trail.serials.see_all(found.serials, found.seconds)
         used = self._take_records(found.text, path, number)
         self.stats.other_records += block.count - used
         return True
@@ -269,7 +273,7 @@ class AuditReader:
         self._record(header_of(line, match, type_name(match.group(2))), path, number)
 
     def feed(self, path: str, lines: Iterable[Line]) -> None:
-        """Take the lines of one input (one boot's serial numbers are checked for gaps within it)."""
+        """Take the lines of one input (its serial numbers are checked for gaps within each boot)."""
         trail = _Trail()
         self._take(((line.path, line.number, line.text) for line in lines), trail, True)
         self._end_input(path, trail)
@@ -295,11 +299,14 @@ class AuditReader:
             if name not in _TARGET_TYPES:
                 stats.other_records += 1
                 if name.startswith(serial_exempt):  # auditd's own counter, not the kernel's serials
+                    if name in BOOT_MARKERS:
+                        trail.serials.new_boot()
                     continue
                 # Only records that are events of their own show an unfiltered trail: `ausearch -m
                 # SECCOMP,SYSCALL` keeps PROCTITLE, PATH... of the events it selects.
                 trail.unfiltered = trail.unfiltered or name.startswith(standalone)
-            see(int(match.group(5)))
+            seconds = match.group(3)  # as the block path reads them (blocks.Scan.seconds)
+            see(int(match.group(5)), int(seconds) if len(seconds) == 10 else None)
             if name not in _TARGET_TYPES:
                 continue
             header = header_of(text, match, name)

@@ -54,17 +54,30 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     return seconds
 
 
+def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    """--max-bytes 10G | 500M | 0 (no limit)."""
+    if value is None:
+        return None
+    from seccomp_gen.recorder.audit.inputs import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tuple[str, ...],
                   comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
-                  log: Callable[[str], None]) -> Engine:
+                  max_bytes: int | None, log: Callable[[str], None]) -> Engine:
     from seccomp_gen.recorder.audit import AuditFilter, AuditLogEngine
     from seccomp_gen.recorder.audit.filter import parse_time
+    from seccomp_gen.recorder.audit.inputs import Limits
 
     filt = AuditFilter(
         pids=frozenset(pids), exes=frozenset(exes), comms=frozenset(comms),
         since=parse_time(since) if since else None, until=parse_time(until) if until else None,
     )
-    return AuditLogEngine(audit_logs, filt, strict=strict, log=log, progress=_progress)
+    return AuditLogEngine(audit_logs, filt, strict=strict, log=log, progress=_progress, limits=Limits.of(max_bytes))
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
@@ -83,6 +96,9 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.option("--since", metavar="TIME", help="With --audit-log: only records at or after TIME (ISO 8601, epoch, 10m).")
 @click.option("--until", metavar="TIME", help="With --audit-log: only records at or before TIME.")
 @click.option("--strict", is_flag=True, help="With --audit-log: a malformed record is an error (exit 2).")
+@click.option("--max-bytes", callback=_size, metavar="SIZE",
+              help="With --audit-log: most bytes read from one input, decompressed (500M, 10G; 0: no limit). "
+                   "Default 16G, and a gzip input may not grow more than 200 times (a bomb).")
 @click.option("--rootfs", metavar="DIR", type=click.Path(file_okay=False),
               help="Run CMD chrooted into an unpacked image root, in new mount and pid namespaces (ptrace).")
 @click.option("--cgroup", "cgroup_path", metavar="PATH",
@@ -100,8 +116,8 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: tuple[str, ...],
            exes: tuple[str, ...], comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
-           rootfs: str | None, cgroup_path: str | None, duration: float | None, quiet: bool, pin_cpu: str,
-           kill_after: float, repeat: int, command: tuple[str, ...]) -> None:
+           max_bytes: int | None, rootfs: str | None, cgroup_path: str | None, duration: float | None, quiet: bool,
+           pin_cpu: str, kill_after: float, repeat: int, command: tuple[str, ...]) -> None:
     """Record the syscalls of CMD and all its descendants, of a running process, or from audit logs.
 
     \b
@@ -120,11 +136,12 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
 
     log = say_nothing if quiet else stderr
     engine = _engine_name(engine, audit_logs, cgroup_path)
-    _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict, rootfs, cgroup_path, duration, repeat,
-                 command)
+    # --max-bytes, like --strict, only goes with --audit-log
+    _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict or max_bytes is not None, rootfs,
+                 cgroup_path, duration, repeat, command)
     check_writable(output)  # fail before CMD runs, not after
     if engine == "audit":
-        source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, log)
+        source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, max_bytes, log)
     else:
         source = _run_engine(engine, command, pids, rootfs, cgroup_path, duration, pin_cpu, kill_after, log)
     rec = _record_runs(source, repeat, log)
@@ -176,7 +193,7 @@ def _check_flags(engine: str, pids: tuple[int, ...], audit_logs: tuple[str, ...]
         if not audit_logs:
             raise click.UsageError("--engine audit needs at least one --audit-log FILE")
     elif exes or comms or since or until or strict:
-        raise click.UsageError("--exe, --comm, --since, --until and --strict filter --audit-log input")
+        raise click.UsageError("--exe, --comm, --since, --until, --strict and --max-bytes are for --audit-log input")
     attach = engine == "ptrace" and bool(pids)
     if rootfs is not None and (engine != "ptrace" or attach):
         raise click.UsageError("--rootfs runs a command under the ptrace engine")
