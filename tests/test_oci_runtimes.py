@@ -130,10 +130,10 @@ def cli_argv() -> list[str]:
     return [sys.executable, "-m", "seccomp_gen"]
 
 
-def generated(rec: Path, runtime: str, nnp: bool, out: Path) -> dict[str, Any]:
+def generated(rec: Path, runtime: str, nnp: bool, out: Path, *extra: str) -> dict[str, Any]:
     """`seccomp-gen generate` for the runtime and mode, resolved into linux.seccomp for this host."""
     mode = "--no-new-privileges" if nnp else "--allow-privilege-escalation"
-    proc = cli("generate", str(rec), "--name", "e2e", "--runtime", runtime, mode, "--out", str(out))
+    proc = cli("generate", str(rec), "--name", "e2e", "--runtime", runtime, mode, "--out", str(out), *extra)
     assert proc.returncode == 0, proc.stderr
     native = syscalls.native_arch()
     ctx = context.build([native], [native], runtime=runtime, no_new_privileges=nnp)
@@ -149,6 +149,19 @@ def test_entrypoint_runs_under_its_own_generated_profile(work: Path, rootfs: Pat
     status, stdout = outside(rootfs, argv)
     assert status == 0 and stdout.startswith(b"hello from the entrypoint\nwords: 4\nA\nB\nC\nsubshell\n")
     seccomp = generated(recorded(work, rootfs, argv), runtime, MODES[mode], work / f"gen-{runtime}-{mode}")
+    result = oci_support.run(runtime, work, rootfs, argv, seccomp, MODES[mode])
+    assert (result.returncode, result.stdout) == (status, stdout), result.why()
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_a_narrowed_profile_runs_in_the_runtime(work: Path, rootfs: Path, runtime: str, mode: str) -> None:
+    """--narrow-args rules (MASKED_EQ per recorded value) load in runc and crun and start the entrypoint."""
+    argv = ["/bin/sh", "-c", SCRIPT, "sh", "0"]
+    status, stdout = outside(rootfs, argv)
+    out = work / f"gen-{runtime}-{mode}-narrow"
+    seccomp = generated(recorded(work, rootfs, argv), runtime, MODES[mode], out, "--narrow-args")
+    narrowed = [r for r in seccomp["syscalls"] if r.get("args") and r["names"] in (["fcntl"], ["ioctl"], ["prctl"])]
+    assert narrowed, "nothing of the entrypoint was narrowed"
     result = oci_support.run(runtime, work, rootfs, argv, seccomp, MODES[mode])
     assert (result.returncode, result.stdout) == (status, stdout), result.why()
 
