@@ -87,8 +87,26 @@ def compile_profile(profile: Profile, ctx: Context, native: str | None = None,
             filt.add_arch(token)
         except OSError as exc:
             raise SeccompGenError(f"libseccomp cannot add architecture {arch}: {exc.strerror}") from None
+    _set_flags(filt, profile.flags)
     skipped = _add_rules(filt, profile, ctx, actions)
     return Compiled(filt, tuple(a for a in arches if a in syscalls.ARCH_TOKENS), tuple(sorted(skipped)))
+
+
+#: The profile's `flags` as libseccomp filter attributes, as runc and crun set them. WAIT_KILLABLE_RECV
+#: only matters with a listener (NOTIFY), which verify and check never have.
+_FLAG_ATTRS = {"SECCOMP_FILTER_FLAG_LOG": pyseccomp.Attr.CTL_LOG,
+               "SECCOMP_FILTER_FLAG_SPEC_ALLOW": pyseccomp.Attr.CTL_SSB,
+               "SECCOMP_FILTER_FLAG_TSYNC": pyseccomp.Attr.CTL_TSYNC}
+
+
+def _set_flags(filt: Any, flags: tuple[str, ...]) -> None:
+    for flag in flags:
+        attr = _FLAG_ATTRS.get(flag)
+        if attr is not None:
+            try:
+                filt.set_attr(attr, 1)
+            except OSError as exc:
+                raise SeccompGenError(f"libseccomp cannot set {flag}: {exc.strerror}") from None
 
 
 def check_loadable(profile: Profile, ctx: Context) -> None:

@@ -41,6 +41,7 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
         "in_some_runs": {"runs": findings.runs, "syscalls": {a: dict(n) for a, n in findings.in_some_runs.items()}},
         "warnings": list(findings.warnings),
         "widened_arches": list(findings.widened_arches),
+        "learning": findings.learning,
         "narrowing": {"applied": findings.narrow_applied,
                       "narrowed": [{"name": n.name, "rules": n.rules,
                                     "args": [{"index": a.index, "what": a.what, "mask": a.mask,

@@ -33,6 +33,7 @@ class Request:
     allow_arches: Sequence[str] = ()
     spo_api_version: str = "v1"
     narrow_args: bool = False
+    on_miss: str = "deny"
 
 
 def generate(req: Request) -> tuple[Result, dict[str, bytes]]:
@@ -54,7 +55,8 @@ def generate(req: Request) -> tuple[Result, dict[str, bytes]]:
         no_new_privileges=req.no_new_privileges,
     )
     result = minimise(merged, base, ctx, allow_extra=req.allow_extra, default_errno=errno,
-                      allow_arches=req.allow_arches, narrow_args=req.narrow_args)
+                      allow_arches=req.allow_arches, narrow_args=req.narrow_args,
+                      on_miss=req.on_miss)
     result = dataclasses.replace(result, findings=_with_runtime_note(result.findings, req.runtime, loader))
     return result, emit.render(req.name, result, req.role, req.spo_api_version)
 

@@ -38,6 +38,7 @@ from seccomp_gen.generator.minimise.findings import (
     Result,
     Unjudged,
 )
+from seccomp_gen.generator.minimise.learning import learning
 from seccomp_gen.generator.minimise.view import BaselineView, all_names, exists
 from seccomp_gen.generator.narrow import Narrowing, narrow
 from seccomp_gen.generator.profile import Profile, Rule
@@ -91,6 +92,13 @@ def _widened_arches(baseline: Baseline, ctx: Context, allow_arches: Sequence[str
     return tuple(widened)
 
 
+def _check_loads(profile: Profile, ctx: Context) -> None:
+    try:
+        compiler.check_loadable(profile, ctx)
+    except SeccompGenError as exc:
+        raise SeccompGenError(f"the generated profile would not load: {exc.message}") from None
+
+
 def _narrowing(rules: tuple[Rule, ...], rec: Recording, ctx: Context, d: Decisions, base: Profile) -> Narrowing:
     """--narrow-args on the built rules. Names the runtime or the kernel also calls (runtime
     needs, implied calls, fallbacks, socketcall) stay wide: their arguments are not the workload's."""
@@ -108,7 +116,13 @@ def _narrowing(rules: tuple[Rule, ...], rec: Recording, ctx: Context, d: Decisio
 
 
 def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequence[str] = (),
-             default_errno: int | None = None, allow_arches: Sequence[str] = (), narrow_args: bool = False) -> Result:
+             default_errno: int | None = None, allow_arches: Sequence[str] = (), narrow_args: bool = False,
+             on_miss: str = "deny") -> Result:
+    if on_miss not in ("deny", "log"):
+        raise SeccompGenError(f"--on-miss {on_miss!r}: expected deny or log")
+    if on_miss == "log" and narrow_args:
+        raise SeccompGenError("--on-miss log with --narrow-args: a learning profile logs what the recordings missed, "
+                              "argument values included; narrow the enforcing profile made from lab + production")
     widened = _widened_arches(baseline, ctx, allow_arches)
     view = BaselineView(baseline, ctx, default_errno)
     warnings = _warnings(rec, view)
@@ -128,13 +142,17 @@ def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequ
     if any(rule.action == "SCMP_ACT_NOTIFY" for rule in profile.rules) and not profile.listener_path:
         decisions.warnings.append("the profile keeps SCMP_ACT_NOTIFY rules of the baseline but names no "
                                   "listenerPath: the runtime must be given a seccomp agent or those calls fail")
-    try:
-        compiler.check_loadable(profile, ctx)
-    except SeccompGenError as exc:
-        raise SeccompGenError(f"the generated profile would not load: {exc.message}") from None
+    _check_loads(profile, ctx)
     narrowing = _narrowing(profile.rules, rec, ctx, decisions, profile)
     if narrow_args:
         profile = replace(profile, rules=narrowing.rules)
+    if on_miss == "log":
+        profile = learning(profile, view)
+        _check_loads(profile, ctx)
+        decisions.warnings.append("learning profile: calls the baseline allows but no recording saw are allowed and "
+                                  "logged (SCMP_ACT_LOG), the baseline's denials stay denials (logged too: "
+                                  "SECCOMP_FILTER_FLAG_LOG); deploy it to learn, then generate the enforcing profile "
+                                  "from lab + production recordings")
     findings = Findings(
         baseline=baseline.name,
         provenance=baseline.provenance(),
@@ -153,6 +171,7 @@ def minimise(rec: Recording, baseline: Baseline, ctx: Context, allow_extra: Sequ
         narrowed=narrowing.narrowed,
         not_narrowed=narrowing.not_narrowed,
         narrow_applied=narrow_args,
+        learning=on_miss == "log",
     )
     return Result(profile, findings)
 

@@ -87,6 +87,8 @@ class Findings:
     narrowed: tuple[Narrowed, ...] = ()
     not_narrowed: tuple[NotNarrowed, ...] = ()
     narrow_applied: bool = False
+    #: A learning profile (--on-miss log): unseen calls the baseline allows are logged, not denied.
+    learning: bool = False
     unjudged: tuple[Unjudged, ...] = ()
     #: arch -> name -> runs, for calls seen in only some of `runs` runs (record --repeat, merge)
     in_some_runs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

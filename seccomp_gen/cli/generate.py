@@ -33,6 +33,8 @@ import click
               help="Allow an observed syscall the baseline denies, on purpose (flagged in report and rule).")
 @click.option("--narrow-args", is_flag=True,
               help="Restrict socket, ioctl, prctl, fcntl... to the argument values recorded (see the report).")
+@click.option("--on-miss", type=click.Choice(["deny", "log"]), default="deny", show_default=True,
+              help="log: a learning profile - calls the baseline allows but no recording saw are allowed and logged.")
 @click.option("--fail-on-extra", is_flag=True,
               help="Exit 1 when the workload made syscalls the profile does not allow (files are still written).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -53,6 +55,7 @@ def generate(
     out_dir: str,
     allow_extra: tuple[str, ...],
     narrow_args: bool,
+    on_miss: str,
     fail_on_extra: bool,
     fmt: str,
     default_errno: str | None,
@@ -66,7 +69,7 @@ def generate(
 
     result, files = run_generate(Request(recordings, name, baseline, runtime, no_new_privileges, caps, arches,
                                          role, allow_extra, default_errno, allow_arches, spo_api_version,
-                                         narrow_args))
+                                         narrow_args, on_miss))
     written = [str(path) for path in write_set(out_dir, files)]
     render = report.to_json_text if fmt == "json" else report.to_text
     click.echo(render(name, result.findings, written), nl=False)
