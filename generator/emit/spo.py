@@ -9,16 +9,20 @@ differences; NAME.json remains the exact profile.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from seccomp_gen.generator.emit._yaml import dump
 from seccomp_gen.generator.minimise import Findings
 from seccomp_gen.generator.profile import Profile, Rule, rule_to_json
+from seccomp_gen.generator.profile.writer import filter_options
 from seccomp_gen.ground import kernel
 from seccomp_gen.ground.errors import SeccompGenError
 
 #: The SeccompProfile versions the operator serves: v1 is stored since its 1.0; v1beta1 for older ones.
 API_VERSIONS = ("v1", "v1beta1")
+#: The CRD's listenerPath pattern: only the operator's own seccomp agents.
+_SPO_LISTENER = re.compile(r"^/var/run/security-profiles-operator/[a-zA-Z0-9_\-.]+$")
 #: The CRD's argument values are int64 with minimum 0.
 _MAX_VALUE = 2**63 - 1
 
@@ -45,13 +49,9 @@ def document(name: str, profile: Profile, findings: Findings, api_version: str =
         syscalls.extend(rule_to_json(Rule(rule.names, rule.action, rule.errno_ret, args)) for args in groups)
     _check_values(syscalls)
     spec: dict[str, Any] = {"defaultAction": profile.default_action, "architectures": list(ctx.arches),
-                            "syscalls": syscalls}
-    if profile.flags:
-        spec["flags"] = list(profile.flags)
-    if profile.listener_path:
-        spec["listenerPath"] = profile.listener_path
-    if profile.listener_metadata:
-        spec["listenerMetadata"] = profile.listener_metadata
+                            "syscalls": syscalls, **filter_options(profile)}
+    if not _SPO_LISTENER.match(spec.get("listenerPath", "/var/run/security-profiles-operator/x")):
+        del spec["listenerPath"]  # the CRD takes only the operator's own agents; render() says so
     return {
         "apiVersion": f"security-profiles-operator.x-k8s.io/{api_version}",
         "kind": "SeccompProfile",
@@ -71,6 +71,9 @@ def render(name: str, profile: Profile, findings: Findings, api_version: str = "
         f"Resolved for: arches {', '.join(ctx.arches)}; capabilities {caps}; the CRD cannot express",
         "includes/excludes, so a pod with other capabilities gets these rules unchanged.",
     ]
+    if profile.listener_path and not _SPO_LISTENER.match(profile.listener_path):
+        notes.append(f"listenerPath {profile.listener_path} is not one of the operator's agents "
+                     "(/var/run/security-profiles-operator/...), which the CRD requires: it is left out.")
     if profile.default_errno_ret not in (None, kernel.EPERM):
         notes.append(f"The CRD has no defaultErrnoRet: unlisted syscalls get EPERM, not {profile.default_errno_ret} "
                      f"as in {name}.json.")

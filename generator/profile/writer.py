@@ -55,13 +55,20 @@ def to_json(profile: Profile) -> dict[str, Any]:
         ]
     if profile.architectures:
         out["architectures"] = list(profile.architectures)
+    out.update(filter_options(profile))
+    out["syscalls"] = [rule_to_json(r) for r in profile.rules]
+    return out
+
+
+def filter_options(profile: Profile) -> dict[str, Any]:
+    """The filter's flags and seccomp agent, as the profile format (and SPO's spec) spell them."""
+    out: dict[str, Any] = {}
     if profile.flags:
         out["flags"] = list(profile.flags)
     if profile.listener_path:
         out["listenerPath"] = profile.listener_path
     if profile.listener_metadata:
         out["listenerMetadata"] = profile.listener_metadata
-    out["syscalls"] = [rule_to_json(r) for r in profile.rules]
     return out
 
 
