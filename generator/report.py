@@ -1,5 +1,8 @@
 """The generate report: what the profile allows against the baseline, what was added and why, what
-was observed but not allowed. Text (tabulate) for people, JSON for machines; both deterministic."""
+was observed but not allowed, and what is left explained (risk.py: each allowed call's risk class,
+the argument restrictions --narrow-args made or would make, what could not be narrowed and why).
+Text (tabulate) for people, JSON for machines, markdown (report_markdown.py) for CI job summaries;
+all deterministic."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from seccomp_gen.generator import risk
 from seccomp_gen.generator.minimise import Findings
 from seccomp_gen.ground.jsonio import dumps_stable
 from seccomp_gen.ground.text import printable
@@ -45,8 +49,10 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
         "narrowing": {"applied": findings.narrow_applied,
                       "narrowed": [{"name": n.name, "rules": n.rules,
                                     "args": [{"index": a.index, "what": a.what, "mask": a.mask,
-                                              "values": list(a.values)} for a in n.args]} for n in findings.narrowed],
+                                              "values": list(a.values), "names": risk.arg_names(n, a)}
+                                             for a in n.args]} for n in findings.narrowed],
                       "not_narrowed": [{"name": n.name, "reason": n.reason} for n in findings.not_narrowed]},
+        "explained": risk.to_json(risk.explain(findings)),
         "files": list(files),
     }
 
@@ -61,8 +67,43 @@ def _wrap(text: str, width: int = 70) -> str:
     return "\n".join(textwrap.wrap(printable(text), width)) or "-"
 
 
+def restrictions_line(ex: risk.Explanation) -> str:
+    """The headline's argument-restriction figure, said the same way in text and markdown."""
+    head = ex.headline()
+    if ex.narrow_applied:
+        return (f"{head['argument_restricted_rules']} rules hold recorded argument values, for "
+                f"{head['argument_restricted_syscalls']} syscalls (--narrow-args)")
+    if head["would_narrow_syscalls"]:
+        return (f"none; --narrow-args would narrow {head['would_narrow_syscalls']} syscalls into "
+                f"{head['would_narrow_rules']} rules")
+    return "none"
+
+
+def _explained(findings: Findings, ex: risk.Explanation) -> list[str]:
+    """The text sections that explain what is left: classes, restrictions, what was not narrowed."""
+    parts = []
+    mark = {a.name for a in ex.allowed if a.narrowed is not None and ex.narrow_applied}
+    rows = [[cls.title + (" (!)" if cls.dangerous else ""), len(members),
+             _wrap(" ".join(a.name + ("*" if a.name in mark else "") for a in members), 60),
+             _wrap(cls.why, 50) if cls.dangerous else ""] for cls, members in risk.by_class(ex.allowed)]
+    parts.append("Allowed syscalls by risk class ((!) dangerous, with why; * argument-restricted):\n"
+                 + tabulate(rows, headers=["risk class", "n", "syscalls", "why"], tablefmt="simple"))
+    if ex.narrowed:
+        title = ("Argument restrictions (--narrow-args): each rule holds only recorded values" if ex.narrow_applied
+                 else "Argument restrictions --narrow-args would make (not applied)")
+        rows = [[n.name, risk.class_of(n.name).title, n.rules, _wrap(risk.restriction(n), 70)] for n in ex.narrowed]
+        parts.append(f"{title}:\n" + tabulate(rows, headers=["syscall", "risk class", "rules", "allowed values"],
+                                              tablefmt="simple"))
+    if findings.not_narrowed:
+        rows = [[n.name, _wrap(n.reason, 90)] for n in findings.not_narrowed]
+        parts.append("Not narrowed (kept as the baseline allows them):\n"
+                     + tabulate(rows, headers=["syscall", "why"], tablefmt="simple"))
+    return parts
+
+
 def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
     ctx = findings.context
+    ex = risk.explain(findings)
     arches = "; ".join(
         e.architecture + (f" + {', '.join(e.sub_architectures)}" if e.sub_architectures else "") for e in ctx.arch_map
     )
@@ -77,8 +118,11 @@ def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
         ["default action", findings.default_action + errno],
         ["allowed", f"{len(findings.allowed)} syscalls, against {len(findings.baseline_allowed)} in the baseline "
                     f"({findings.reduction_percent}% smaller attack surface)"],
+        ["argument rules", restrictions_line(ex)],
+        ["dangerous calls", f"{len(ex.dangerous_removed)} removed, {len(ex.dangerous_kept)} kept"
+                            + (f" ({', '.join(a.name for a in ex.dangerous_kept)})" if ex.dangerous_kept else "")],
     ]
-    parts = [tabulate(head, tablefmt="plain")]
+    parts = [tabulate(head, tablefmt="plain"), *_explained(findings, ex)]
     if findings.added:
         rows = [[a.name, a.origin, "YES" if a.widening else "no", _wrap(a.detail)] for a in findings.added]
         parts.append("Added beyond what was observed:\n"

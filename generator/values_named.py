@@ -85,14 +85,19 @@ def name_of(family: str, value: int, level: int | None = None) -> str:
     return named if named is not None else number(family, value)
 
 
-def shown(family: str, value: int, levels: Iterable[int] = ()) -> str:
-    """NAME (number) for reports - `socket: domain AF_NETLINK (16)`, `TIOCGWINSZ (0x5413)` - or the
-    number alone; an option named differently at each of `levels` shows each name (SO_DEBUG/TCP_NODELAY)."""
+def label(family: str, value: int, levels: Iterable[int] = ()) -> str:
+    """The value's name alone (the number when it has none); an option named differently at each
+    of `levels` shows each name (SO_DEBUG/TCP_NODELAY)."""
     fam = table().get(family)
     if fam is not None and fam.by_level:
         names = sorted({name_of(family, value, level) for level in levels} - {str(value)})
-        text = "/".join(names)
-    else:
-        text = name_of(family, value)
-    num = number(family, value) if fam is None or not fam.by_level else str(value)
-    return num if text in ("", num) else f"{text} ({num})"
+        return "/".join(names) or str(value)
+    return name_of(family, value)
+
+
+def shown(family: str, value: int, levels: Iterable[int] = ()) -> str:
+    """NAME (number) for reports - `AF_NETLINK (16)`, `TIOCGWINSZ (0x5413)` - or the number alone."""
+    fam = table().get(family)
+    num = str(value) if fam is not None and fam.by_level else number(family, value)
+    text = label(family, value, levels)
+    return num if text == num else f"{text} ({num})"

@@ -183,7 +183,7 @@ def test_modules_and_functions_are_short() -> None:
 
 def test_every_data_file_is_loaded_with_a_shape_and_provenance() -> None:
     """Each JSON table of the package is read through ground's validating loader by some accessor."""
-    from seccomp_gen.generator import baselines, tables
+    from seccomp_gen.generator import baselines, risk, tables, values_named
     from seccomp_gen.ground import kernel
     from seccomp_gen.recorder import watched
     from seccomp_gen.recorder.audit.tables import tables as audit_tables
@@ -191,14 +191,14 @@ def test_every_data_file_is_loaded_with_a_shape_and_provenance() -> None:
     loaders = [kernel.capabilities, kernel.action_names, audit_tables, lambda: watched.watched_args("x", "socket"),
                tables.implied, tables.enosys_fallbacks, lambda: tables.runtime_needs("crun", True),
                lambda: tables.host_names("SCMP_ARCH_X86_64"), lambda: tables.loader_of("moby"),
-               tables.narrowable,
+               tables.narrowable, values_named.table, risk.classes,
                *(lambda n=n: baselines.load(n) for n in baselines.BUNDLED)]
     for load in loaders:
         load()
     files = {p.name for p in _json_files(PACKAGE)}
     assert files == {"capabilities.json", "seccomp_actions.json", "audit.json", "watched_args.json", "implied.json",
                      "enosys_fallbacks.json", "runtime_required.json", "arches.json", "loaders.json", "narrowable.json",
-                     "crio.json",
+                     "arg_names.json", "risk_classes.json", "crio.json",
                      "containers-common.json", "moby.json"}
 
 

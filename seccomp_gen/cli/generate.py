@@ -37,8 +37,8 @@ import click
               help="log: a learning profile - calls the baseline allows but no recording saw are allowed and logged.")
 @click.option("--fail-on-extra", is_flag=True,
               help="Exit 1 when the workload made syscalls the profile does not allow (files are still written).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="Report format on stdout (markdown: a summary for CI job summaries).")
 @click.option("--default-errno", default=None, metavar="ERRNO",
               help="Override the baseline's defaultErrnoRet (a name such as EPERM, or a number).")
 def generate(
@@ -62,7 +62,7 @@ def generate(
 ) -> None:
     """Generate a least-privilege seccomp profile from RECORDING(s), never looser than the baseline,
     plus its MachineConfig, SCC, pod securityContext, SeccompProfile and node-disruption patch."""
-    from seccomp_gen.generator import report
+    from seccomp_gen.generator import report, report_markdown
     from seccomp_gen.generator.run import Request
     from seccomp_gen.generator.run import generate as run_generate
     from seccomp_gen.ground.artifact_set import write_set
@@ -71,7 +71,7 @@ def generate(
                                          role, allow_extra, default_errno, allow_arches, spo_api_version,
                                          narrow_args, on_miss))
     written = [str(path) for path in write_set(out_dir, files)]
-    render = report.to_json_text if fmt == "json" else report.to_text
+    render = {"json": report.to_json_text, "markdown": report_markdown.to_markdown}.get(fmt, report.to_text)
     click.echo(render(name, result.findings, written), nl=False)
     if fail_on_extra and result.findings.extras:
         names = ", ".join(sorted({d.name for d in result.findings.extras}))

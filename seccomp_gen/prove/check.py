@@ -28,6 +28,18 @@ from seccomp_gen.recorder.recording import Recording, SyscallUse
 
 
 @dataclass(frozen=True)
+class ArgValues:
+    """Recorded values of one narrowable argument that the profile denies, with their name family
+    (generator/data/narrowable.json), so a report can say `socket: domain AF_NETLINK (16) denied`."""
+
+    index: int
+    what: str
+    family: str
+    values: tuple[int, ...]
+    levels: tuple[int, ...] = ()  # the recorded socket option levels (an optname is named by its level)
+
+
+@dataclass(frozen=True)
 class Lack:
     """A syscall a recording or run needs that the profile does not allow."""
 
@@ -37,6 +49,9 @@ class Lack:
     answer: str  # what the filter answers: ERRNO(38), KILL_PROCESS, "architecture not in the profile"
     args: tuple[int, ...] = ()  # the argument values denied (those the profile compares)
     handled: str = ""  # why it does no harm (an allowed ENOSYS fallback), or ""
+    #: For a syscall denied only for some argument values (or a run's denied call): which recorded
+    #: values of its narrowable arguments are denied.
+    values: tuple[ArgValues, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,39 @@ def _errno_of(answer: bpf.Answer) -> int | None:
     return answer.data if answer.action_name == "SCMP_ACT_ERRNO" else None
 
 
+def _denied_values(name: str, use: SyscallUse, answers: list[tuple[tuple[int, ...], bpf.Answer]]
+                   ) -> tuple[ArgValues, ...]:
+    """The recorded values of `name`'s narrowable arguments that are denied whatever the other
+    arguments are, when the syscall is allowed for some values (else the name alone says it)."""
+    entry = tables.narrowable()[0].get(name)
+    if entry is None or all(not a.allowed for _combo, a in answers):
+        return ()
+    found = []
+    for arg in entry.args:
+        judged = {v: [a.allowed for combo, a in answers if combo[arg.index] == v]
+                  for v in use.args.get(arg.index, ())}
+        denied = [v for v, allowed in judged.items() if allowed and not any(allowed)]  # []: not compared
+        if denied:
+            found.append(ArgValues(arg.index, arg.what, arg.names, tuple(sorted(denied)), _levels(name, use)))
+    return tuple(found)
+
+
+def _levels(name: str, use: SyscallUse) -> tuple[int, ...]:
+    """The socket option levels a use recorded (the argument narrowable.json calls `level`)."""
+    entry = tables.narrowable()[0].get(name)
+    index = next((a.index for a in entry.args if a.what == "level"), None) if entry else None
+    return tuple(sorted(use.args.get(index, ()))) if index is not None else ()
+
+
+def run_values(name: str, use: SyscallUse) -> tuple[ArgValues, ...]:
+    """A run's denied call: the values of its narrowable arguments the tracer saw (all denied)."""
+    entry = tables.narrowable()[0].get(name)
+    if entry is None:
+        return ()
+    return tuple(ArgValues(a.index, a.what, a.names, tuple(sorted(use.args[a.index])), _levels(name, use))
+                 for a in entry.args if use.args.get(a.index))
+
+
 def _judge(flt: _Filter, arch: str, name: str, use: SyscallUse) -> Lack | Unproven | None:
     if arch not in flt.arches:
         return Lack(arch, name, use, "architecture not in the profile (the kernel kills the process)")
@@ -113,17 +161,19 @@ def _judge(flt: _Filter, arch: str, name: str, use: SyscallUse) -> Lack | Unprov
     if plan.unbounded or plan.size > arguments.MAX_COMBINATIONS:
         args = ", ".join(f"arg{i}" for i in plan.unknown)
         return Unproven(arch, name, use, f"the profile compares {args}, which the recording does not hold")
+    answers = [(combo, flt.answer(arch, nr, combo)) for combo in plan.combinations()]
     by_known: dict[tuple[int, ...], list[tuple[tuple[int, ...], bpf.Answer]]] = {}
     known = [i for i in sorted(plan.values) if i not in plan.unknown]
-    for combo in plan.combinations():
-        by_known.setdefault(tuple(combo[i] for i in known), []).append((combo, flt.answer(arch, nr, combo)))
+    for combo, answer in answers:
+        by_known.setdefault(tuple(combo[i] for i in known), []).append((combo, answer))
     mixed = None
-    for answers in by_known.values():
-        denied = [(combo, a) for combo, a in answers if not a.allowed]
-        if denied and len(denied) == len(answers):  # denied whatever the values not recorded are
+    for group in by_known.values():
+        denied = [(combo, a) for combo, a in group if not a.allowed]
+        if denied and len(denied) == len(group):  # denied whatever the values not recorded are
             combo, answer = denied[0]
             shown = tuple(combo[i] for i in sorted(compared)) if compared else ()
-            return Lack(arch, name, use, str(answer), shown, flt.fallback(arch, name, _errno_of(answer)))
+            return Lack(arch, name, use, str(answer), shown, flt.fallback(arch, name, _errno_of(answer)),
+                        _denied_values(name, use, answers))
         if denied:
             mixed = denied[0][0]
     if mixed is not None:
@@ -161,7 +211,8 @@ def judge_denials(profile: Profile, ctx: Context, denied: Recording) -> Judgemen
         for name, use in sorted(denied.syscalls[arch].items()):
             labels = sorted(use.actions)
             errno = kernel.ENOSYS if labels == [f"SCMP_ACT_ERRNO({kernel.ENOSYS})"] else None
-            lacks.append(Lack(arch, name, use, ", ".join(labels) or "denied", handled=flt.fallback(arch, name, errno)))
+            lacks.append(Lack(arch, name, use, ", ".join(labels) or "denied", handled=flt.fallback(arch, name, errno),
+                              values=run_values(name, use)))
     notes = (*host.profile_warnings(profile), *_bad_arch_notes(lacks),
              *(f"incomplete run: {reason}" for reason in denied.incomplete_reasons))
     return Judgement(tuple(x for x in lacks if not x.handled), tuple(x for x in lacks if x.handled), (), None,

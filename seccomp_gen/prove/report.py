@@ -9,8 +9,9 @@ from typing import Any
 
 from tabulate import tabulate
 
+from seccomp_gen.generator.values_named import shown
 from seccomp_gen.ground.text import printable
-from seccomp_gen.prove.check import Judgement, Lack
+from seccomp_gen.prove.check import ArgValues, Judgement, Lack
 from seccomp_gen.prove.diff import Change, to_json
 from seccomp_gen.recorder.launch.status import SIGNAL_BASE
 
@@ -22,10 +23,22 @@ def _lack_rows(lacks: Sequence[Lack]) -> list[tuple[str, str, int, int, str, str
             for lack in lacks]
 
 
+def _named(values: ArgValues) -> list[str]:
+    return [shown(values.family, v, values.levels) for v in values.values]
+
+
+def denied_values(lack: Lack) -> str:
+    """`domain AF_NETLINK (16); type SOCK_RAW (3)`: the recorded values the profile denies, named
+    (generator/data/arg_names.json), or "" when the syscall is denied whatever its arguments."""
+    return "; ".join(f"{v.what} {', '.join(_named(v))}" for v in lack.values)
+
+
 def _lack_json(lack: Lack) -> dict[str, Any]:
     return {"arch": lack.arch, "syscall": lack.name, "count": lack.use.count,
             "first": {"pid": lack.use.first.pid, "exe": lack.use.first.exe}, "answer": lack.answer,
-            "args": list(lack.args), **({"handled": lack.handled} if lack.handled else {})}
+            "args": list(lack.args), **({"handled": lack.handled} if lack.handled else {}),
+            "denied_values": [{"index": v.index, "what": v.what, "family": v.family, "values": list(v.values),
+                               "names": _named(v)} for v in lack.values]}
 
 
 def judgement(found: Judgement, fmt: str, suite: str) -> str:
@@ -44,6 +57,7 @@ def judgement(found: Judgement, fmt: str, suite: str) -> str:
     if found.lacks:
         parts.append(f"{len(found.lacks)} syscall(s) the profile does not allow:\n" + tabulate(
             _lack_rows(found.lacks), headers=["arch", "syscall", "count", "first pid", "first exe", "profile answers"]))
+        parts.extend(f"{lack.name}: {denied_values(lack)} denied" for lack in found.lacks if lack.values)
     if found.unproven:
         parts.append(f"{len(found.unproven)} syscall(s) this recording cannot prove allowed:\n" + tabulate(
             [(u.arch, u.name, u.use.count, printable(u.use.first.exe), u.why) for u in found.unproven],
@@ -62,7 +76,8 @@ def _junit(found: Judgement, suite: str) -> str:
 
     cases = []
     for lack in found.lacks:
-        message = quoteattr(f"{lack.name} ({lack.arch}) is not allowed: {lack.answer}; first called by "
+        values = f" for {denied_values(lack)}" if lack.values else ""
+        message = quoteattr(f"{lack.name} ({lack.arch}) is not allowed{values}: {lack.answer}; first called by "
                             f"{printable(lack.use.first.exe)} (pid {lack.use.first.pid}), {lack.use.count} call(s)")
         cases.append(f'  <testcase classname="seccomp-gen.{lack.arch}" name={quoteattr(lack.name)}>\n'
                      f"    <failure message={message}/>\n  </testcase>")
@@ -95,6 +110,7 @@ def denials(found: Judgement, complain: bool) -> list[str]:
     lines = [f"seccomp-gen: {len(every)} denied syscalls{' (allowed: --complain)' if complain else ''}: {names}"]
     lines.extend(f"seccomp-gen:   {lack.name} ({lack.arch}): {lack.answer}, {lack.use.count} call(s), first by "
                  f"{printable(lack.use.first.exe)} (pid {lack.use.first.pid})"
+                 + (f"; denied {denied_values(lack)}" if lack.values else "")
                  + (f"; handled: {lack.handled}" if lack.handled else "") for lack in every)
     return [*lines, *warnings]
 
