@@ -13,10 +13,14 @@ This is the evidence behind generator/data/runtime_required.json. For each runti
    PR_SET_SECCOMP or seccomp SECCOMP_SET_MODE_FILTER) and up to the entrypoint's execve, under a
    filter that allows every syscall.
 3. The full profile (generated + all candidates) must start the container every time; then each
-   candidate is removed in turn and the container is run --reps times. A name is `required` when
+   candidate is removed in turn and the container is run --reps times, on each --path: `run` (the
+   one-step `RUNTIME run`), `create-start` (`RUNTIME create` + `RUNTIME start`, the way CRI-O,
+   podman's conmon and containerd start a container; tests/support/oci_lifecycle.py) and `podman`
+   (podman 4.3 with --security-opt seccomp=FILE in a private session, tests/support/podman.py). The
+   strace candidates are collected on run and on create-start. A name is `required` when
    every run without it fails, `intermittent` when some do, `unneeded` when none does.
 
-Runs as root with runc, crun (Debian packages runc, crun) and busybox-static installed. Every
+Runs as root with runc, crun, podman (Debian packages runc, crun, podman) and busybox-static installed. Every
 container is deleted afterwards (tests/support/oci.py). Example:
 
     sudo .venv/bin/python scripts/probe_runtime_required.py --reps 3 --json probe.json
@@ -33,7 +37,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +49,9 @@ from seccomp_gen.generator import context, profile, tables
 from seccomp_gen.ground import syscalls
 from seccomp_gen.prove import oci
 from tests.support import oci as oci_support
+from tests.support import oci_lifecycle
+from tests.support import podman as podman_support
+from tests.support.images import busybox_tar
 
 EXIT0_C = r"""
 /* The smallest entrypoint: its only syscall is exit_group(0). */
@@ -52,6 +61,7 @@ void _start(void) {
 }
 """
 MODES = {"no_new_privileges": True, "privilege_escalation": False}
+PATHS = ("run", "create-start", "podman")
 _LINE = re.compile(r"^(\d+) +(?:<\.\.\. [a-z0-9_]+ resumed>|([a-z0-9_]+)\()")
 _LOAD = re.compile(r"prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, \{len="
                    r"|seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len=")
@@ -127,16 +137,38 @@ def post_filter_names(trace: str) -> dict[str, int]:
     return counts
 
 
-def discover(runtime: str, nnp: bool, work: Path, rootfs: Path) -> dict[str, int]:
+def _strace_run(c: oci_support.Container, trace: Path) -> None:
+    argv = [*oci_support.runtime_argv(c.runtime, c.state_root), "run", "--bundle", str(c.bundle), c.container_id]
+    subprocess.run(["strace", "-f", "-qq", "-o", str(trace), *argv], stdin=subprocess.DEVNULL,
+                   capture_output=True, timeout=60)
+
+
+def _strace_create_start(c: oci_support.Container, trace: Path) -> None:
+    """strace -f of `create` follows the init until it exits, so it ends only after `start`."""
+    pidfile = c.bundle / "init.pid"
+    argv = [*oci_support.runtime_argv(c.runtime, c.state_root), "create", "--bundle", str(c.bundle),
+            "--pid-file", str(pidfile), c.container_id]
+    with open(c.bundle / "stdout", "wb") as out:
+        tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", str(trace), *argv], stdin=subprocess.DEVNULL,
+                                  stdout=out, stderr=out)
+        deadline = time.monotonic() + 30
+        while not pidfile.exists() and tracer.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # create itself exits after writing the pid file
+        oci_lifecycle.start(c, 30)
+        tracer.wait(timeout=60)
+    oci_lifecycle.reap_orphans()
+
+
+def discover(runtime: str, nnp: bool, work: Path, rootfs: Path, path: str) -> dict[str, int]:
     """Run the entrypoint under strace with a filter that allows every syscall (but is a real
-    filter: default ERRNO) and return what the runtime calls after loading it."""
+    filter: default ERRNO) along `path` (run, create-start) and return what the runtime calls after
+    loading it."""
     everything = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
                   "syscalls": [{"names": list(all_names()), "action": "SCMP_ACT_ALLOW"}]}
-    trace = work / f"strace-{runtime}-{int(nnp)}.txt"
+    trace = work / f"strace-{runtime}-{int(nnp)}-{path}.txt"
     with oci_support.container(runtime, work, rootfs, ["/exit0"], everything, nnp) as c:
-        argv = [*oci_support.runtime_argv(runtime, c.state_root), "run", "--bundle", str(c.bundle), c.container_id]
-        subprocess.run(["strace", "-f", "-qq", "-o", str(trace), *argv], stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=60)
+        (_strace_run if path == "run" else _strace_create_start)(c, trace)
     left = oci_support.leftovers(c)
     if left:
         raise SystemExit("; ".join(left))
@@ -146,29 +178,35 @@ def discover(runtime: str, nnp: bool, work: Path, rootfs: Path) -> dict[str, int
     return counts
 
 
-def starts(runtime: str, work: Path, rootfs: Path, seccomp: profile.Profile, nnp: bool, reps: int) -> list[bool]:
-    return [oci_support.run(runtime, work, rootfs, ["/exit0"], profile.to_json(seccomp), nnp).started(b"")
-            for _ in range(reps)]
+@dataclass
+class Site:
+    """Where the containers run: the work directory, the exit0 root, and (path podman) its image."""
+
+    work: Path
+    rootfs: Path
+    podman: podman_support.Podman | None = None
+    image: str = ""
+
+    def starts(self, path: str, runtime: str, seccomp: profile.Profile, nnp: bool, reps: int) -> list[bool]:
+        """Did the exit0 entrypoint run to its end (status 0, no output), `reps` times?"""
+        doc = profile.to_json(seccomp)
+        if path == "podman":
+            assert self.podman is not None
+            file = self.work / "podman-profile.json"
+            file.write_text(json.dumps(doc))
+            return [self.podman.run(self.image, runtime, ["/exit0"], file, nnp).started(b"") for _ in range(reps)]
+        run = oci_support.run if path == "run" else oci_lifecycle.create_start
+        return [run(runtime, self.work, self.rootfs, ["/exit0"], doc, nnp).started(b"") for _ in range(reps)]
 
 
-def probe(runtime: str, mode: str, work: Path, rootfs: Path, rec: Path, reps: int, baseline: str,
-          use_strace: bool, only: Sequence[str] = ()) -> dict[str, Any]:
-    nnp = MODES[mode]
-    prof = generated(rec, runtime, nnp, work / f"gen-{runtime}-{mode}", baseline)
-    seccomp = oci.translate(prof, target(nnp, runtime))
-    table = tables.runtime_needs(runtime, nnp).names
-    seen = discover(runtime, nnp, work, rootfs) if use_strace else {}
-    native = syscalls.native_arch()
-    candidates = sorted(n for n in {*table, *seen} if syscalls.number_of(native, n) is not None)
-    full = oci.with_allowed(seccomp, tuple(candidates))
-    if only:
-        candidates = [n for n in candidates if n in only]
-    control = starts(runtime, work, rootfs, full, nnp, reps)
-    bare = starts(runtime, work, rootfs, seccomp, nnp, 1)
+def sweep(site: Site, path: str, runtime: str, nnp: bool, full: profile.Profile, candidates: Sequence[str],
+          reps: int) -> dict[str, Any]:
+    """Remove each candidate from the full profile in turn and classify it by how often the start fails."""
+    control = site.starts(path, runtime, full, nnp, reps)
     required, intermittent, unneeded = [], [], []
     failures: dict[str, str] = {}
     for name in candidates:
-        results = starts(runtime, work, rootfs, oci.without(full, name), nnp, reps)
+        results = site.starts(path, runtime, oci.without(full, name), nnp, reps)
         failures[name] = f"{results.count(False)}/{reps}"
         if not any(results):
             required.append(name)
@@ -176,16 +214,47 @@ def probe(runtime: str, mode: str, work: Path, rootfs: Path, rec: Path, reps: in
             unneeded.append(name)
         else:
             intermittent.append(name)
+    return {"full_profile_starts": control, "required": required, "intermittent": intermittent,
+            "unneeded": unneeded, "failures": failures, "runs": reps * (len(candidates) + 1)}
+
+
+def probe(runtime: str, mode: str, site: Site, rec: Path, opts: argparse.Namespace, use_strace: bool) -> dict[str, Any]:
+    nnp = MODES[mode]
+    prof = generated(rec, runtime, nnp, site.work / f"gen-{runtime}-{mode}", opts.baseline)
+    seccomp = oci.translate(prof, target(nnp, runtime))
+    table = tables.runtime_needs(runtime, nnp).names
+    seen = {path: discover(runtime, nnp, site.work, site.rootfs, path) if use_strace else {}
+            for path in ("run", "create-start")}
+    native = syscalls.native_arch()
+    candidates = sorted(n for n in {*table, *seen["run"], *seen["create-start"]}
+                        if syscalls.number_of(native, n) is not None)
+    full = oci.with_allowed(seccomp, tuple(candidates))
+    if opts.only:
+        candidates = [n for n in candidates if n in opts.only]
+    paths = {path: sweep(site, path, runtime, nnp, full, candidates, opts.reps) for path in opts.path or PATHS}
+    for path, result in paths.items():
+        result["generated_profile_starts"] = site.starts(path, runtime, seccomp, nnp, 1)[0]
     return {
-        "runtime": runtime, "mode": mode, "baseline": baseline,
+        "runtime": runtime, "mode": mode, "baseline": opts.baseline,
         "default": f"{seccomp.default_action} {seccomp.default_errno_ret}",
-        "generated_names": sorted(seccomp.names()),
-        "generated_profile_starts": bare[0],
-        "table": list(table), "strace_post_filter": seen,
-        "tried": candidates, "runs": reps * (len(candidates) + 1) + 1 + (1 if use_strace else 0),
-        "full_profile_starts": control,
-        "required": required, "intermittent": intermittent, "unneeded": unneeded, "failures": failures,
+        "generated_names": sorted(seccomp.names()), "table": list(table),
+        "strace_post_filter": seen, "tried": candidates, "paths": paths,
     }
+
+
+def report(r: dict[str, Any], reps: int, use_strace: bool) -> None:
+    """Print one runtime/mode's result, path by path."""
+    print(f"{r['version']} {r['mode']} (default {r['default']}): tried {len(r['tried'])} names")
+    for path, p in r["paths"].items():
+        print(f"  [{path}] {p['runs']} runs; full profile starts {sum(p['full_profile_starts'])}/{reps}; "
+              f"generated profile starts: {p['generated_profile_starts']}")
+        print(f"    required:     {' '.join(p['required']) or '-'}")
+        sometimes = " ".join(f"{n} ({p['failures'][n]} failed)" for n in p["intermittent"])
+        print(f"    intermittent: {sometimes or '-'}")
+        print(f"    unneeded:     {' '.join(p['unneeded']) or '-'}")
+    if use_strace:
+        for path, seen in r["strace_post_filter"].items():
+            print(f"  strace after the filter ({path}): {' '.join(sorted(seen))}")
 
 
 def version(runtime: str) -> str:
@@ -197,6 +266,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runtime", action="append", choices=oci_support.RUNTIMES)
     ap.add_argument("--mode", action="append", choices=sorted(MODES))
+    ap.add_argument("--path", action="append", choices=PATHS,
+                    help="how the container is started (default: all): run, create-start, podman")
     ap.add_argument("--reps", type=int, default=3, help="runs per removed name (default 3)")
     ap.add_argument("--baseline", default="crio", help="baseline for generate (default crio: ERRNO ENOSYS)")
     ap.add_argument("--no-strace", action="store_true", help="only the table's names as candidates")
@@ -210,28 +281,30 @@ def main() -> int:
         why = oci_support.missing_tool(tool)
         if why:
             raise SystemExit(why)
+    if "podman" in (opts.path or PATHS) and podman_support.missing():
+        raise SystemExit(podman_support.missing())
     use_strace = not opts.no_strace and subprocess.run(["which", "strace"], capture_output=True).returncode == 0
     results = []
     with tempfile.TemporaryDirectory(prefix="seccomp-gen-probe-") as tmp:
-        work = Path(tmp)
-        exit0 = build_exit0(work)
-        rootfs = oci_support.make_rootfs(work / "rootfs", {"/exit0": exit0})
-        rec = record(["/exit0"], work / "exit0.recording.json", rootfs)
-        for runtime in opts.runtime or oci_support.RUNTIMES:
-            for mode in opts.mode or MODES:
-                r = probe(runtime, mode, work, rootfs, rec, opts.reps, opts.baseline, use_strace, opts.only)
-                r["version"] = version(runtime)
-                results.append(r)
-                print(f"{r['version']} {mode} (default {r['default']}): tried {len(r['tried'])} names "
-                      f"({r['runs']} runs); full profile starts {sum(r['full_profile_starts'])}/{opts.reps}; "
-                      f"generated profile starts: {r['generated_profile_starts']}")
-                print(f"  required:     {' '.join(r['required']) or '-'}")
-                sometimes = " ".join(f"{n} ({r['failures'][n]} failed)" for n in r["intermittent"])
-                print(f"  intermittent: {sometimes or '-'}")
-                print(f"  unneeded:     {' '.join(r['unneeded']) or '-'}")
-                if use_strace:
-                    print(f"  strace after the filter: {' '.join(sorted(r['strace_post_filter']))}")
+        site = Site(Path(tmp), Path(tmp) / "rootfs")
+        exit0 = build_exit0(site.work)
+        oci_support.make_rootfs(site.rootfs, {"/exit0": exit0})
+        rec = record(["/exit0"], site.work / "exit0.recording.json", site.rootfs)
+        if "podman" in (opts.path or PATHS):
+            site.podman = podman_support.Podman(site.work / "podman")
+            site.image = site.podman.import_image(busybox_tar(site.work, {"/exit0": exit0}), "probe-exit0")
+        try:
+            for runtime in opts.runtime or oci_support.RUNTIMES:
+                for mode in opts.mode or MODES:
+                    r = probe(runtime, mode, site, rec, opts, use_strace)
+                    r["version"] = version(runtime)
+                    results.append(r)
+                    report(r, opts.reps, use_strace)
+        finally:
+            if site.podman is not None:
+                print(f"podman session closed: {site.podman.close() or 'nothing left'}")
     summary = {"kernel": platform.release(), "date": datetime.date.today().isoformat(), "reps": opts.reps,
+               "podman": subprocess.run(["podman", "--version"], capture_output=True, text=True).stdout.strip(),
                "results": results}
     if opts.json:
         Path(opts.json).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")

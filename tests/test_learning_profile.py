@@ -5,6 +5,7 @@ spread of argument values, and under the kernel with a real workload."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -82,3 +83,21 @@ def test_learning_and_narrowing_do_not_mix(tmp_path: Path) -> None:
     rec = Path(__file__).parent.parent / "samples" / "nostat" / "nostat.recording.json"
     proc = cli("generate", str(rec), "--name", "x", "--on-miss", "log", "--narrow-args", "--out", str(tmp_path))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--narrow-args" in proc.stderr
+
+
+def test_verify_and_check_report_the_logged_calls_alike(tmp_path: Path) -> None:
+    """Under a learning profile from a run of /bin/true, /bin/ls runs, and verify (the kernel) and check
+    (the recording) name the same calls as allowed only as logged."""
+    small, big = tmp_path / "true.json", tmp_path / "ls.json"
+    assert cli("record", "-q", "-o", str(small), "--", "/bin/true").returncode == 0
+    assert cli("record", "-q", "-o", str(big), "--", "/bin/ls", "/").returncode == 0
+    assert cli("generate", str(small), "--name", "l", "--on-miss", "log", "--out", str(tmp_path / "o")).returncode == 0
+    profile = str(tmp_path / "o" / "l.json")
+    ran = cli("verify", "--profile", profile, "--", "/bin/ls", "/")
+    assert ran.returncode == 0 and "0 denied syscalls" in ran.stderr, ran.stderr
+    judged = cli("check", "--profile", profile, "--format", "json", str(big))
+    assert judged.returncode == 0, judged.stderr
+    logged = sorted(x["syscall"] for x in json.loads(judged.stdout)["logged"])
+    assert logged and "getdents64" in logged
+    line = next(line for line in ran.stderr.splitlines() if "allowed only as logged" in line)
+    assert sorted(n.split("(")[0] for n in line.split(": ", 2)[-1].split(", ")) == logged

@@ -23,7 +23,7 @@ from seccomp_gen.generator.profile import Profile
 from seccomp_gen.ground import kernel, syscalls
 from seccomp_gen.ground.text import printable
 from seccomp_gen.prove import bpf, host
-from seccomp_gen.prove.verify import BAD_ARCH_LABEL
+from seccomp_gen.prove.verify import BAD_ARCH_LABEL, LOG
 from seccomp_gen.recorder.recording import Recording, SyscallUse
 
 
@@ -70,6 +70,8 @@ class Judgement:
 
     lacks: tuple[Lack, ...] = ()
     handled: tuple[Lack, ...] = ()
+    #: Calls allowed only as logged (SCMP_ACT_LOG): under a learning profile, what the lab run missed.
+    logged: tuple[Lack, ...] = ()
     unproven: tuple[Unproven, ...] = ()
     checked: int | None = None  # syscalls judged (None for a run: only its denials are seen)
     notes: tuple[str, ...] = field(default_factory=tuple)  # warnings every report form carries
@@ -179,6 +181,8 @@ def _judge(flt: _Filter, arch: str, name: str, use: SyscallUse) -> Lack | Unprov
     if mixed is not None:
         args = ", ".join(f"arg{i}" for i in plan.unknown)
         return Unproven(arch, name, use, f"allowed or denied depending on {args}, which the recording does not hold")
+    if any(a.action_name == LOG for _combo, a in answers):
+        return Lack(arch, name, use, "SCMP_ACT_LOG", handled="allowed and logged (SCMP_ACT_LOG)")
     return None
 
 
@@ -199,8 +203,16 @@ def check_recording(profile: Profile, ctx: Context, rec: Recording) -> Judgement
     if not checked:
         notes = ("the recording holds no syscall: there is nothing to judge the profile by (record the "
                  "workload again; an empty recording proves nothing)", *notes)
-    return Judgement(tuple(x for x in lacks if not x.handled), tuple(x for x in lacks if x.handled),
-                     tuple(unproven), checked, notes)
+    return _judgement(lacks, tuple(unproven), checked, notes)
+
+
+def _judgement(lacks: list[Lack], unproven: tuple[Unproven, ...], checked: int | None,
+               notes: tuple[str, ...]) -> Judgement:
+    """Lacks sorted into denied, handled (an allowed fallback) and logged (allowed, SCMP_ACT_LOG)."""
+    logged = tuple(x for x in lacks if x.answer == LOG)
+    rest = [x for x in lacks if x.answer != LOG]
+    return Judgement(tuple(x for x in rest if not x.handled), tuple(x for x in rest if x.handled), logged,
+                     unproven, checked, notes)
 
 
 def judge_denials(profile: Profile, ctx: Context, denied: Recording) -> Judgement:
@@ -210,13 +222,15 @@ def judge_denials(profile: Profile, ctx: Context, denied: Recording) -> Judgemen
     for arch in sorted(denied.syscalls):
         for name, use in sorted(denied.syscalls[arch].items()):
             labels = sorted(use.actions)
+            if labels == [LOG]:  # verify let it run: allowed and logged
+                lacks.append(Lack(arch, name, use, LOG, handled="allowed and logged (SCMP_ACT_LOG)"))
+                continue
             errno = kernel.ENOSYS if labels == [f"SCMP_ACT_ERRNO({kernel.ENOSYS})"] else None
             lacks.append(Lack(arch, name, use, ", ".join(labels) or "denied", handled=flt.fallback(arch, name, errno),
                               values=run_values(name, use)))
     notes = (*host.profile_warnings(profile), *_bad_arch_notes(lacks),
              *(f"incomplete run: {reason}" for reason in denied.incomplete_reasons))
-    return Judgement(tuple(x for x in lacks if not x.handled), tuple(x for x in lacks if x.handled), (), None,
-                     notes)
+    return _judgement(lacks, (), None, notes)
 
 
 def _bad_arch_notes(lacks: list[Lack]) -> list[str]:

@@ -47,6 +47,7 @@ def judgement(found: Judgement, fmt: str, suite: str) -> str:
         return json.dumps({
             "missing": [_lack_json(lack) for lack in found.lacks],
             "handled": [_lack_json(lack) for lack in found.handled],
+            "logged": [_lack_json(lack) for lack in found.logged],
             "unproven": [{"arch": u.arch, "syscall": u.name, "count": u.use.count, "why": u.why,
                           "first": {"pid": u.use.first.pid, "exe": u.use.first.exe}} for u in found.unproven],
             "checked": found.checked, "exit_status": found.exit_status, "warnings": list(found.notes)},
@@ -63,6 +64,7 @@ def judgement(found: Judgement, fmt: str, suite: str) -> str:
             [(u.arch, u.name, u.use.count, printable(u.use.first.exe), u.why) for u in found.unproven],
             headers=["arch", "syscall", "count", "first exe", "why"], maxcolwidths=[None, None, None, 40, 60]))
     parts.extend(f"handled: {h.name} ({h.arch}): {h.handled}" for h in found.handled)
+    parts.extend(_logged_lines(found, ""))
     if found.empty:
         parts.append("cannot prove: the recording holds no syscall, so there is nothing to judge the profile by")
     elif not found.lacks and not found.unproven:
@@ -81,6 +83,9 @@ def _junit(found: Judgement, suite: str) -> str:
                             f"{printable(lack.use.first.exe)} (pid {lack.use.first.pid}), {lack.use.count} call(s)")
         cases.append(f'  <testcase classname="seccomp-gen.{lack.arch}" name={quoteattr(lack.name)}>\n'
                      f"    <failure message={message}/>\n  </testcase>")
+    for x in found.logged:
+        cases.append(f'  <testcase classname="seccomp-gen.{x.arch}" name={quoteattr(x.name)}>\n'
+                     f"    <system-out>allowed only as logged (SCMP_ACT_LOG)</system-out>\n  </testcase>")
     for u in found.unproven:
         message = quoteattr(f"{u.name} ({u.arch}) cannot be proven allowed: {u.why}")
         cases.append(f'  <testcase classname="seccomp-gen.{u.arch}" name={quoteattr(u.name)}>\n'
@@ -100,10 +105,18 @@ def _junit(found: Judgement, suite: str) -> str:
             + "\n".join(cases) + "\n" + warned + "</testsuite>")
 
 
+def _logged_lines(found: Judgement, prefix: str) -> list[str]:
+    """Calls allowed only by SCMP_ACT_LOG rules: under a learning profile, what the lab run missed."""
+    if not found.logged:
+        return []
+    names = ", ".join(f"{x.name}({x.arch.removeprefix('SCMP_ARCH_')})" for x in found.logged)
+    return [f"{prefix}{len(found.logged)} syscall(s) allowed only as logged (SCMP_ACT_LOG): {names}"]
+
+
 def denials(found: Judgement, complain: bool) -> list[str]:
     """`verify`'s summary lines on stderr: every call the kernel denied (handled ones say why)."""
     every = sorted((*found.lacks, *found.handled), key=lambda lack: (lack.arch, lack.name))
-    warnings = [f"seccomp-gen: warning: {note}" for note in found.notes]
+    warnings = [*_logged_lines(found, "seccomp-gen: "), *(f"seccomp-gen: warning: {note}" for note in found.notes)]
     if not every:
         return ["seccomp-gen: 0 denied syscalls", *warnings]
     names = ", ".join(f"{lack.name}({lack.arch.removeprefix('SCMP_ARCH_')})" for lack in every)

@@ -35,6 +35,8 @@ from seccomp_gen.recorder.ptrace import answer, record_command
 from seccomp_gen.recorder.recording import Recording
 
 #: Actions that end a thread (KILL is libseccomp's old name for KILL_THREAD) or the whole process.
+#: The action that allows and logs: verify reports such calls (allowed) beside the denials.
+LOG = "SCMP_ACT_LOG"
 _KILLS_THREAD = frozenset({"SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD"})
 _KILLS_PROCESS = frozenset({"SCMP_ACT_KILL_PROCESS"})
 #: SECCOMP_RET_DATA of the bad-arch action's TRACE (the denial table never grows this far).
@@ -74,6 +76,11 @@ class _DenialTable:
     entries: list[Denial] = field(default_factory=list)
 
     def action(self, action: str, errno_ret: int | None) -> int:
+        if action == LOG:  # allowed, but reported: a learning profile's misses are what verify is for
+            denial = Denial(LOG, 0)
+            if denial not in self.entries:
+                self.entries.append(denial)
+            return int(pyseccomp.TRACE(self.entries.index(denial)))
         if action in PERMISSIVE_ACTIONS:
             return action_value(action, errno_ret)
         denial = _denial(action, errno_ret)
@@ -103,7 +110,7 @@ class _Answerer:
     def __call__(self, tid: int, tgid: int, exe: str, token: int, nr: int, args: tuple[int, ...], data: int) -> None:
         denial = self.table.of(data)
         self.denied.add(token, nr, tgid, exe, args, action=denial.label)
-        if self.complain:
+        if self.complain or denial.action == LOG:
             return
         if denial.action in _KILLS_PROCESS or denial.action in _KILLS_THREAD:
             # The kernel kills, as under the real profile: SIGSYS, only the thread for KILL_THREAD.

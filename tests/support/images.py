@@ -6,7 +6,9 @@ builds it once) behind a lock, so parallel sessions do not build it twice."""
 from __future__ import annotations
 
 import fcntl
+import io
 import os
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -49,4 +51,18 @@ def debian_minbase_tar() -> Path:
             partial.unlink(missing_ok=True)
             pytest.skip(f"mmdebstrap could not build a Debian minbase root (mirror reachable?): {proc.stderr[-500:]}")
         os.replace(partial, tar)
+    return tar
+
+
+def debian_minbase_tar_with(out_dir: Path, files: Mapping[str, bytes | Path]) -> Path:
+    """A copy of the cached Debian minbase tarball in `out_dir` with `files` (path in the root ->
+    bytes, or a host file) appended: the test's own files without rebuilding the root."""
+    tar = out_dir / "debian-minbase-with-files.tar"
+    shutil.copyfile(debian_minbase_tar(), tar)
+    with tarfile.open(tar, "a") as archive:
+        for name, content in files.items():
+            data = content.read_bytes() if isinstance(content, Path) else content
+            info = tarfile.TarInfo("./" + name.lstrip("/"))
+            info.size, info.mode = len(data), (content.stat().st_mode & 0o7777 if isinstance(content, Path) else 0o644)
+            archive.addfile(info, io.BytesIO(data))
     return tar
