@@ -26,7 +26,8 @@ _SHAPES: dict[str, dict[str, Any]] = {
     "enosys_fallbacks.json": {"_about": str, "fallbacks": [{"syscall": str, "fallbacks": [str], "why": str}]},
     "implied.json": {"_about": str, "implied": [{"syscall": str, "when_observed": [str], "why": str}]},
     "arches.json": {"_about": str, "_about_primary": str, "host_names": Each([str]), "primary_of": Each(str)},
-    "loaders.json": {"_about": str, "loaders": Each({"runtime": str, "loader": str, "why": str})},
+    "loaders.json": {"_about": str, "loaders": Each({"runtime": str, "loader": str, "why": str}),
+                     "seccomp_flags": {"_about": str, "crun": bool, "runc": bool}},
     "narrowable.json": {"_about": str, "limits": {"_about": str, "max_values": int, "max_rules": int},
                         "syscalls": Each({"args": [{"index": int, "what": str, "mask": str, "names": str}],
                                           "why": str}),
@@ -171,3 +172,9 @@ def narrowable() -> tuple[dict[str, Narrowable], NarrowLimits]:
              for name, entry in doc["syscalls"].items()}
     limits = doc["limits"]
     return found, NarrowLimits(limits["max_values"], limits["max_rules"])
+
+
+def takes_seccomp_flags(runtime: str) -> bool:
+    """Whether `runtime` loads a profile with `flags` (data/loaders.json)."""
+    flags: dict[str, Any] = _load("loaders.json")["seccomp_flags"]
+    return bool(flags.get(runtime, False))

@@ -30,7 +30,7 @@ def test_never_looser_than_the_baseline_and_logs_only_the_unseen(baseline: str) 
     ctx = context.build(rec.arches(), [X86_64])
     base = baselines.load(baseline)
     result = minimise(rec, base, ctx, on_miss="log")
-    assert result.findings.learning and "SECCOMP_FILTER_FLAG_LOG" in result.profile.flags
+    assert result.findings.learning and "SECCOMP_FILTER_FLAG_LOG" in result.profile.flags  # crun takes flags
     learning = program(result.profile, ctx)
     enforcing = program(minimise(rec, base, ctx).profile, ctx)
     reference = program(base.profile, ctx)

@@ -158,11 +158,11 @@ def without_status(stdout: bytes) -> bytes:
                     if not line.startswith((b"NoNewPrivs:", b"Seccomp:")))
 
 
-def generated(rec: Path, runtime: str, nnp: bool, out: Path) -> Path:
+def generated(rec: Path, runtime: str, nnp: bool, out: Path, *extra: str) -> Path:
     """`seccomp-gen generate --baseline moby --runtime RUNTIME` for the mode: the profile's path."""
     mode = "--no-new-privileges" if nnp else "--allow-privilege-escalation"
     proc = cli("generate", str(rec), "--name", "e2e", "--baseline", "moby", "--runtime", runtime, mode,
-               "--out", str(out))
+               "--out", str(out), *extra)
     assert proc.returncode == 0, proc.stderr
     return out / "e2e.json"
 
@@ -193,6 +193,18 @@ def test_entrypoint_runs_under_its_own_generated_profile(work: Path, daemon: doc
     profile = generated(recorded(work, rootfs, argv), "runc", MODES[mode], work / f"gen-{mode}")
     result = dockerd.run(daemon, IMAGE, argv, profile, MODES[mode])
     assert result.started(in_container(stdout, MODES[mode])), result.why()
+
+
+@pytest.mark.parametrize("flag", ["--on-miss=log", "--narrow-args"])
+def test_learning_and_narrowed_profiles_start(work: Path, daemon: dockerd.Daemon, rootfs: Path, flag: str) -> None:
+    """A learning profile from a partial recording (exit0 only) lets the script run in dockerd; so does
+    a --narrow-args profile of the script itself."""
+    argv = ["/bin/sh", "-c", SCRIPT, "sh", "0"]
+    _status, stdout = outside(rootfs, argv)
+    rec = recorded(work, rootfs, ["/exit0"] if flag == "--on-miss=log" else argv)
+    profile = generated(rec, "runc", True, work / f"gen-{flag.strip('-')}", flag)
+    result = dockerd.run(daemon, IMAGE, argv, profile, True)
+    assert result.started(in_container(stdout, True)), result.why()
 
 
 def test_exit_status_passes_through(work: Path, daemon: dockerd.Daemon, rootfs: Path) -> None:

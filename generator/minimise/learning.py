@@ -9,7 +9,8 @@ rest to its default deny. Under a LOG default those values would run - looser th
 and libseccomp cannot deny their complement with an unconditional rule (an unconditional rule for a
 syscall overrides its conditional ones). So the default stays the baseline's denial, and each of the
 baseline's rules for the names not in the profile is copied with its conditions intact, allow actions
-turned into LOG. SECCOMP_FILTER_FLAG_LOG is set, so the kernel logs the denials too (with
+turned into LOG. Where the runtime takes filter flags (crun; runc only from 1.2, see
+data/loaders.json), SECCOMP_FILTER_FLAG_LOG is set, so the kernel logs the denials too (with
 kernel.seccomp.actions_logged's default, which includes errno): production then also shows what the
 workload tried that no profile from this baseline can allow.
 """
@@ -21,6 +22,7 @@ from dataclasses import replace
 from seccomp_gen.generator.minimise.decide import TAG
 from seccomp_gen.generator.minimise.view import BaselineView, all_names
 from seccomp_gen.generator.profile import Profile, Rule
+from seccomp_gen.generator.tables import takes_seccomp_flags
 
 LOG = "SCMP_ACT_LOG"
 FLAG_LOG = "SECCOMP_FILTER_FLAG_LOG"
@@ -54,5 +56,7 @@ def learning(profile: Profile, view: BaselineView) -> Profile:
         by_default = sorted(all_names(view.ctx.arches) - known - ruled)
         if by_default:
             rules.append(Rule(tuple(by_default), LOG, comment=f"{_NOTE} (by the baseline's defaultAction)"))
-    flags = profile.flags if FLAG_LOG in profile.flags else (*profile.flags, FLAG_LOG)
+    flags = profile.flags
+    if FLAG_LOG not in flags and takes_seccomp_flags(view.ctx.runtime):
+        flags = (*flags, FLAG_LOG)
     return replace(profile, rules=(*profile.rules, *rules), flags=flags)
