@@ -36,6 +36,7 @@ class _Slot:
     args: dict[int, set[int]] = field(default_factory=dict)
     truncated: bool = False
     actions: dict[str, int] = field(default_factory=dict)
+    nodes: set[str] = field(default_factory=set)
 
 
 class Collector:
@@ -51,12 +52,15 @@ class Collector:
         self.warnings: list[str] = []
 
     def add(self, token: int, nr: int, pid: int, exe: str, args: Sequence[int] = (),
-            action: str | None = None, count: int = 1) -> None:
+            action: str | None = None, count: int = 1, node: str | None = None) -> None:
+        """Count `count` calls; `node`: the node the record came from (audit logs of a fleet)."""
         key = (token, nr)
         slot = self.slots.get(key)
         if slot is None:
             slot = self.slots[key] = _Slot(0, pid, exe)
         slot.count += count
+        if node is not None:
+            slot.nodes.add(node)
         if action is not None:
             slot.actions[action] = slot.actions.get(action, 0) + count
         if token not in self._tokens:  # a new arch: learn its watched numbers once
@@ -110,11 +114,13 @@ class Collector:
                 args={i: tuple(sorted(v)) for i, v in sorted(slot.args.items())},
                 args_truncated=slot.truncated,
                 actions=dict(slot.actions),
+                nodes=tuple(sorted(slot.nodes)),
             )
             per_arch = result.setdefault(arch, {})
             if name in per_arch:  # two numbers, one name (x32 aliases): sum them
                 old = per_arch[name]
-                use = SyscallUse(saturated(old.count + use.count), old.first, old.args, old.args_truncated, old.actions)
+                use = SyscallUse(saturated(old.count + use.count), old.first, old.args, old.args_truncated, old.actions,
+                                 nodes=tuple(sorted({*old.nodes, *use.nodes})))
             per_arch[name] = use
         return result
 

@@ -61,6 +61,9 @@ class SyscallUse:
     #: In how many of the recording's runs it was seen (record --repeat, merge): fewer than all
     #: marks a call whose appearance depends on timing.
     runs: int = 1
+    #: The nodes it was seen on, sorted (audit logs of several nodes: a fleet's profile shows which
+    #: node needed a call); empty when the input names no node.
+    nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ def _use_to_json(use: SyscallUse, runs: int) -> dict[str, Any]:
         out["args_truncated"] = True
     if use.actions:
         out["actions"] = dict(sorted(use.actions.items()))
+    if use.nodes:
+        out["nodes"] = list(use.nodes)
     return out
 
 
@@ -197,7 +202,10 @@ class _Reader(StrictReader):
         runs = self.int_(doc.get("runs", self.runs), f"syscalls.{arch}.{name}.runs", needle, minimum=1)
         if runs > self.runs:
             raise self.fail(f"syscalls.{arch}.{name}.runs is more than the recording's runs ({self.runs})", needle)
-        return SyscallUse(count, caller, args, truncated, actions, runs)
+        nodes = self.strs(doc.get("nodes", []), f"syscalls.{arch}.{name}.nodes", needle)
+        if list(nodes) != sorted(set(nodes)) or "" in nodes:
+            raise self.fail(f"syscalls.{arch}.{name}.nodes must be sorted distinct node names", needle)
+        return SyscallUse(count, caller, args, truncated, actions, runs, nodes)
 
     def action(self, name: Any, needle: str) -> str:
         """An action name libseccomp knows: an unknown one would be counted as neither allowed nor denied."""
@@ -298,7 +306,8 @@ def _merge_use(a: SyscallUse, b: SyscallUse) -> SyscallUse:
     actions = dict(a.actions)
     for action, count in b.actions.items():
         actions[action] = saturated(actions.get(action, 0) + count)
-    return SyscallUse(saturated(a.count + b.count), a.first, args, truncated, actions, saturated(a.runs + b.runs))
+    return SyscallUse(saturated(a.count + b.count), a.first, args, truncated, actions, saturated(a.runs + b.runs),
+                      tuple(sorted({*a.nodes, *b.nodes})))
 
 
 def saturated(count: int) -> int:

@@ -5,10 +5,31 @@ Paths, argv, exe names and messages quoting them come from the workload or a log
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
 from tabulate import tabulate
 
 from seccomp_gen.ground.text import printable
 from seccomp_gen.recorder.recording import Recording
+
+
+class Subject(Protocol):
+    """One row of `record --list-subjects` (recorder/audit/subjects.py's Subject: the core does
+    not import an engine)."""
+
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def level(self) -> str | None: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def exes(self) -> Sequence[str]: ...
+    @property
+    def comms(self) -> Sequence[str]: ...
+    @property
+    def nodes(self) -> Collection[str]: ...
 
 
 def table(rec: Recording, path: str) -> str:
@@ -53,3 +74,26 @@ def summary(rec: Recording, output: str) -> list[str]:
                  f"{', '.join(rec.arches()) or 'none'}) from {len(rec.processes)} processes in "
                  f"{rec.source.duration_s:.2f} s -> {printable(output)}")
     return lines
+
+
+def subjects(rows: Sequence[Subject]) -> str:
+    """`record --list-subjects`: one row per subj= label (its SELinux level: one pod under CRI-O),
+    with example programs and nodes, so a user can pick the pod to record with --subj."""
+    table_rows = [
+        (printable(row.label) if row.label is not None else "(no subj=)",
+         printable(row.level) if row.level is not None else "-",
+         row.records,
+         printable(", ".join(row.exes)) or "-",
+         printable(", ".join(row.comms)) or "-",
+         printable(_few(sorted(row.nodes))) or "-")
+        for row in rows
+    ]
+    lines = [tabulate(table_rows, headers=["subj", "level", "records", "exe", "comm", "nodes"])]
+    lines.append(f"{len(rows)} label(s); record one with --subj LABEL or --subj LEVEL")
+    return "\n".join(lines)
+
+
+def _few(names: Sequence[str], shown: int = 4) -> str:
+    """At most `shown` names, then how many more: a label may run on hundreds of nodes."""
+    more = f" (+{len(names) - shown})" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

@@ -70,7 +70,7 @@ def test_kernel_journal_and_ausearch_forms(tmp_path: Path) -> None:
                      "node=worker-1 " + seccomp(11, 60), "----")
     assert rec is not None, proc.stderr
     assert {"read", "write", "getpid", "exit"} == rec.names(X86_64)
-    assert rec.source.details["nodes"] == ["worker-1"]
+    assert rec.source.details["nodes"] == ["node1", "worker-1"]  # the journal's hostname is its node
 
 
 def test_i386_and_aarch64_records_are_named_from_their_own_tables(tmp_path: Path) -> None:

@@ -147,3 +147,16 @@ def stamp_time(stamp: str) -> float:
     """timestamp() of a 10.3-digit stamp (group 1). Such stamps compare as text as their times do,
     so the reader finds the first and last of a block without converting each."""
     return timestamp(stamp[:10], stamp[11:])
+
+
+class LineCounter:
+    """Line numbers of positions in a block's text, counted forwards from the last one asked."""
+
+    def __init__(self, text: str, number: int) -> None:
+        self.text, self.position, self.newlines = text, 0, number
+
+    def number(self, position: int) -> int:
+        """The number of the line starting at `position` (text[position - 1] is its "\n")."""
+        self.newlines += self.text.count("\n", self.position, position)
+        self.position = position
+        return self.newlines

@@ -9,6 +9,7 @@ from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit.filter import AuditFilter, parse_time
 from seccomp_gen.recorder.audit.inputs import MAX_LINE
 from seccomp_gen.recorder.audit.reader import MAX_REPORTED, AuditReader
+from seccomp_gen.recorder.audit.subjects import Subject
 from seccomp_gen.recorder.interface import Log
 from seccomp_gen.recorder.recording import Recording
 
@@ -25,6 +26,15 @@ class AuditLogEngine(AuditReader):
             self.read_input(path)
         return self.finish()
 
+    def subjects(self) -> list[Subject]:
+        """`record --list-subjects`: the subj= labels of the records the filters keep, with their
+        counts, example programs and nodes, most records first; SeccompGenError when there are none."""
+        self.list_subjects()
+        for path in self.inputs:
+            self.read_input(path)
+        self._check_matched()
+        return self.inventory.rows()
+
     def finish(self, *, engine: str | None = None, command: Sequence[str] = (), exit_status: int | None = None,
                extra_details: Mapping[str, object] | None = None) -> Recording:
         """The Recording of everything fed so far; SeccompGenError when nothing matched."""
@@ -37,13 +47,7 @@ class AuditLogEngine(AuditReader):
             if stats.matched == 0:
                 raise SeccompGenError(f"{', '.join(self.inputs)}: {message}")
             self.collector.mark_incomplete(message)
-        if stats.matched == 0:
-            inputs = ", ".join(self.inputs)
-            if stats.filtered_out:
-                raise SeccompGenError(f"{inputs}: none of the {stats.filtered_out} SECCOMP/SYSCALL records matched "
-                                      "the filters; no recording written")
-            raise SeccompGenError(f"{inputs}: no SECCOMP (1326) or SYSCALL (1300) audit record found "
-                                  f"in {stats.lines} lines; no recording written")
+        self._check_matched()
         for what, where in self.loss.messages.items():
             self.collector.mark_incomplete(f"{what} (first seen at {where})")
         if stats.malformed:
@@ -64,9 +68,25 @@ class AuditLogEngine(AuditReader):
             "nodes": sorted(stats.nodes),
             "suppressed_callbacks": self.loss.suppressed,
         }
+        if stats.records_per_node:
+            details["records_per_node"] = dict(sorted(stats.records_per_node.items()))
         details.update(extra_details or {})
         return self.collector.build(engine=engine or self.name, command=command, exit_status=exit_status,
                                     processes=list(self.processes.values()), details=details)
+
+
+    def _check_matched(self) -> None:
+        """SeccompGenError when no record is left: a --subj/--node value the log does not hold is
+        named with what it holds; an empty recording is never written."""
+        stats = self.stats
+        inputs = ", ".join(self.inputs)
+        self.inventory.check(self.filt, inputs)
+        if stats.matched == 0:
+            if stats.filtered_out:
+                raise SeccompGenError(f"{inputs}: none of the {stats.filtered_out} SECCOMP/SYSCALL records matched "
+                                      "the filters; no recording written")
+            raise SeccompGenError(f"{inputs}: no SECCOMP (1326) or SYSCALL (1300) audit record found "
+                                  f"in {stats.lines} lines; no recording written")
 
 
 def read_audit_logs(inputs: Sequence[str], filt: AuditFilter | None = None, *, strict: bool = False,

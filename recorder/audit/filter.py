@@ -1,4 +1,4 @@
-"""Which audit records count: --pid/--exe/--comm/--since/--until, and complain mode's own filters."""
+"""Which audit records count: --pid/--exe/--comm/--subj/--node/--since/--until, and complain mode's own filters."""
 
 from __future__ import annotations
 
@@ -45,6 +45,24 @@ class AuditFilter:
     exec_gate_pid: int | None = None
     exec_gate_exe: str | None = None
     exclude_pids: frozenset[int] = frozenset()
+    #: --subj: full `subj=` labels or their SELinux levels (`s0:c123,c456`: CRI-O gives each pod its own).
+    subjects: frozenset[str] = frozenset()
+    #: --node: node names as the lines give them (node-logs prefix, syslog hostname, ausearch node=).
+    nodes: frozenset[str] = frozenset()
 
     def wants_time(self, timestamp: float) -> bool:
         return (self.since is None or timestamp >= self.since) and (self.until is None or timestamp <= self.until)
+
+    def wants_subject(self, subj: str | None) -> bool:
+        """--subj: the label itself, or its level exactly (s0:c1,c2 is not s0:c1,c23)."""
+        return not self.subjects or (subj is not None and (subj in self.subjects or level_of(subj) in self.subjects))
+
+    def wants_node(self, node: str | None) -> bool:
+        return not self.nodes or node in self.nodes
+
+
+def level_of(label: str) -> str | None:
+    """The level (MLS/MCS range) of an SELinux context `user:role:type:level`; None for another
+    kind of label. The level itself holds colons (`s0:c123,c456`), so only the first three split."""
+    parts = label.split(":", 3)
+    return parts[3] if len(parts) == 4 else None

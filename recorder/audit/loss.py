@@ -220,3 +220,42 @@ class LossEvidence:
                 if "suppressed" in pattern.regex.pattern:
                     self.suppressed += int(match.group(1))
                 return
+
+
+@dataclass
+class Trail:
+    """One node's records in one input: its serial numbers, and whether it holds records other
+    than SECCOMP/SYSCALL (then it is an unfiltered trail, and a serial gap means records were lost)."""
+
+    serials: SerialTracker = field(default_factory=SerialTracker)
+    unfiltered: bool = False
+
+
+class Trails:
+    """The Trails of one input, by node (None: the lines name none).
+
+    Every node numbers its audit events itself, with its own boots: lines of several nodes
+    interleaved (`oc adm node-logs --role worker`, a merged journal) would look like gaps and
+    boot changes of one another, so each node's serials are checked on their own.
+    """
+
+    def __init__(self) -> None:
+        self.by_node: dict[str | None, Trail] = {}
+
+    def of(self, node: str | None) -> Trail:
+        trail = self.by_node.get(node)
+        if trail is None:
+            trail = self.by_node[node] = Trail()
+        return trail
+
+    def findings(self, path: str) -> list[tuple[str, bool]]:
+        """(message, records were lost) for each node whose serials have gaps; lost is False when
+        the trail is filtered (`ausearch -m` output), where gaps are expected."""
+        found = []
+        for node, trail in sorted(self.by_node.items(), key=lambda item: item[0] or ""):
+            serials = trail.serials
+            if serials.missing:
+                where = f"{path}: node {node}" if node is not None else path
+                message = f"{where}: {serials.missing} audit event serial number(s) missing in {serials.gaps} gap(s)"
+                found.append((message, trail.unfiltered))
+        return found

@@ -19,7 +19,7 @@ from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit import blocks
 from seccomp_gen.recorder.audit.filter import AuditFilter
 from seccomp_gen.recorder.audit.inputs import MAX_LINE, Block, Limits, Line, read_blocks
-from seccomp_gen.recorder.audit.loss import BOOT_MARKERS, LossEvidence, SerialTracker, may_report_loss
+from seccomp_gen.recorder.audit.loss import BOOT_MARKERS, LossEvidence, Trails, may_report_loss
 from seccomp_gen.recorder.audit.records import (
     HEADER,
     Header,
@@ -27,8 +27,11 @@ from seccomp_gen.recorder.audit.records import (
     SyscallEvent,
     event_of,
     header_of,
+    node_of,
+    subject_of,
     type_name,
 )
+from seccomp_gen.recorder.audit.subjects import Inventory
 from seccomp_gen.recorder.audit.tables import tables
 from seccomp_gen.recorder.collector import Collector
 from seccomp_gen.recorder.interface import Log, quiet
@@ -62,15 +65,7 @@ class _Stats:
     first_ts: float | None = None
     last_ts: float | None = None
     nodes: set[str] = field(default_factory=set)
-
-
-@dataclass
-class _Trail:
-    """Per input: its serial numbers, and whether it holds records other than SECCOMP/SYSCALL
-    (then it is an unfiltered trail, and a serial gap means records were lost)."""
-
-    serials: SerialTracker = field(default_factory=SerialTracker)
-    unfiltered: bool = False
+    records_per_node: dict[str, int] = field(default_factory=dict)  # records used, by the node the line names
 
 
 class AuditReader:
@@ -105,6 +100,13 @@ class AuditReader:
         f = self.filt
         self._filtering = bool(f.pids or f.exes or f.comms or f.exclude_pids or f.since is not None
                                or f.until is not None)
+        self.inventory = Inventory()
+        #: Every record through _record(): a label or node filter, or the inventory, needs its subj=/node.
+        self._general = bool(f.sessions or f.subjects or f.nodes or f.exec_gate_pid is not None)
+
+    def list_subjects(self) -> None:
+        """Keep the inventory of labels (--list-subjects): every record then takes the general path."""
+        self._general = True
 
     def _malformed(self, where: str, why: str) -> None:
         self.stats.malformed += 1
@@ -124,18 +126,18 @@ class AuditReader:
         """Like feed(), a block of lines at a time: a block of auditd's own lines takes the fast
         path (blocks.py), any other block the line loop. Loss messages are looked for only in the
         blocks whose text holds one of their words (most blocks hold none)."""
-        trail = _Trail()
+        trails = Trails()
         number = 0
         for block in read_blocks(path, self.progress, self.limits):
             if block.plain and not block.text.strip("\n"):  # blank lines (a bomb of newlines): as _take() counts them
                 self.stats.lines += block.count
                 self.stats.not_audit += block.count
-            elif not self._take_block(block, path, number, trail):
-                self._take(zip(repeat(path), count(number + 1), block.lines), trail, may_report_loss(block.text))
+            elif not self._take_block(block, path, number, trails):
+                self._take(zip(repeat(path), count(number + 1), block.lines), trails, may_report_loss(block.text))
             number += block.count
-        self._end_input(path, trail)
+        self._end_input(path, trails)
 
-    def _take_block(self, block: Block, path: str, number: int, trail: _Trail) -> bool:
+    def _take_block(self, block: Block, path: str, number: int, trails: Trails) -> bool:
         """What _take() does with the lines of `block`, done a block at a time; False (nothing
         done) when the block is not plain auditd lines of ordinary types."""
         found = blocks.scan(block)
@@ -149,6 +151,7 @@ class AuditReader:
             for index, line in enumerate(block.lines, number + 1):
                 assert line is not None  # a plain block has no over-long line
                 self.loss.scan(line, f"{path}:{index}")
+        trail = trails.of(None)  # auditd's own lines, no node prefix
         trail.unfiltered = trail.unfiltered or _STANDALONE in kinds
         trail.serials.see_all(found.serials, found.seconds)
         used = self._take_records(found.text, path, number)
@@ -175,9 +178,9 @@ class AuditReader:
         """The SECCOMP/SYSCALL records of a scanned block, in order; returns how many there were.
         The hot loop, once per record (see the class docstring)."""
         filt, processes, counts = self.filt, self._processes, self._counts
-        if filt.sessions or filt.exec_gate_pid is not None:
+        if self._general:
             return self._take_records_generally(text, path, number)
-        decoder, lines, quotes, filtering = self._decoder, _LineCounter(text, number), text.count, self._filtering
+        decoder, lines, quotes, filtering = self._decoder, blocks.LineCounter(text, number), text.count, self._filtering
         keys, names_memo, out_of_range = decoder.keys, decoder.names, blocks.OUT_OF_RANGE
         used = matched = filtered = unlisted = 0
         low, high, first, last = _INF, -_INF, _STAMP_MAX, ""  # times, and 10.3-digit stamps as text
@@ -251,7 +254,7 @@ class AuditReader:
     def _take_records_generally(self, text: str, path: str, number: int) -> int:
         """_take_records() for filters that need more than the layout's fields: every record
         through _record()."""
-        lines, used = _LineCounter(text, number), 0
+        lines, used = blocks.LineCounter(text, number), 0
         for match in blocks.records(text):
             used += 1
             start = match.start() + 1
@@ -274,13 +277,14 @@ class AuditReader:
 
     def feed(self, path: str, lines: Iterable[Line]) -> None:
         """Take the lines of one input (its serial numbers are checked for gaps within each boot)."""
-        trail = _Trail()
-        self._take(((line.path, line.number, line.text) for line in lines), trail, True)
-        self._end_input(path, trail)
+        trails = Trails()
+        self._take(((line.path, line.number, line.text) for line in lines), trails, True)
+        self._end_input(path, trails)
 
-    def _take(self, numbered: Iterable[tuple[str, int, str | None]], trail: _Trail, loss_words: bool) -> None:
-        """The hot loop, once per line: one header regex search; fields only for SECCOMP/SYSCALL."""
-        stats, loss, search, see = self.stats, self.loss, HEADER.search, trail.serials.see
+    def _take(self, numbered: Iterable[tuple[str, int, str | None]], trails: Trails, loss_words: bool) -> None:
+        """The hot loop, once per line: one header regex search; fields only for SECCOMP/SYSCALL.
+        Serials are checked per node (the line's prefix names it), as every node counts its own."""
+        stats, loss, search = self.stats, self.loss, HEADER.search
         serial_exempt, standalone = self.tables.serial_exempt, self.tables.standalone
         for line_path, number, text in numbered:
             stats.lines += 1
@@ -296,6 +300,7 @@ class AuditReader:
                     stats.interpreted += 1
                 continue
             name = type_name(match.group(2))
+            trail = trails.of(node_of(text, match) if match.start() else None)
             if name not in _TARGET_TYPES:
                 stats.other_records += 1
                 if name.startswith(serial_exempt):  # auditd's own counter, not the kernel's serials
@@ -306,7 +311,7 @@ class AuditReader:
                 # SECCOMP,SYSCALL` keeps PROCTITLE, PATH... of the events it selects.
                 trail.unfiltered = trail.unfiltered or name.startswith(standalone)
             seconds = match.group(3)  # as the block path reads them (blocks.Scan.seconds)
-            see(int(match.group(5)), int(seconds) if len(seconds) == 10 else None)
+            trail.serials.see(int(match.group(5)), int(seconds) if len(seconds) == 10 else None)
             if name not in _TARGET_TYPES:
                 continue
             header = header_of(text, match, name)
@@ -319,17 +324,17 @@ class AuditReader:
         if self.strict:
             raise SeccompGenError(f"line longer than {MAX_LINE} bytes", path=path, line=number)
 
-    def _end_input(self, path: str, trail: _Trail) -> None:
-        serials = trail.serials
-        if serials.missing:
-            message = (f"{path}: {serials.missing} audit event serial number(s) missing in {serials.gaps} gap(s)")
-            if trail.unfiltered:
+    def _end_input(self, path: str, trails: Trails) -> None:
+        for message, lost in trails.findings(path):
+            if lost:
                 self.collector.mark_incomplete(f"{message}: records were lost")
             else:
                 self.collector.warn(f"{message} (expected if the log was filtered, e.g. by ausearch -m)")
 
     def _record(self, header: Header, path: str, number: int) -> None:
         filt, stats, timestamp = self.filt, self.stats, header.timestamp
+        subj = subject_of(header.body) if self._general else None
+        self.inventory.saw(subj, header.node)  # what the log holds, whatever the filters keep
         if (filt.since is not None or filt.until is not None) and not filt.wants_time(timestamp):
             stats.filtered_out += 1
             return
@@ -342,9 +347,13 @@ class AuditReader:
         if filt.sessions:
             found = re.search(r"(?:^|\s)ses=(\d+)", header.body)
             ses = found.group(1) if found else None
-        self._use(event, timestamp, header.node, ses)
+        if not (filt.wants_subject(subj) and filt.wants_node(header.node)):
+            stats.filtered_out += 1
+            return
+        self._use(event, timestamp, header.node, ses, subj)
 
-    def _use(self, event: SyscallEvent, timestamp: float, node: str | None, ses: str | None) -> None:
+    def _use(self, event: SyscallEvent, timestamp: float, node: str | None, ses: str | None,
+             subj: str | None = None) -> None:
         """Count a parsed record that is in the time range, if the other filters keep it."""
         filt, stats = self.filt, self.stats
         if not self._wanted(event.pid, event.exe, event.comm, ses):
@@ -358,8 +367,11 @@ class AuditReader:
         stats.last_ts = timestamp if stats.last_ts is None else max(stats.last_ts, timestamp)
         if node:
             stats.nodes.add(node)
+            stats.records_per_node[node] = stats.records_per_node.get(node, 0) + 1
+        if self._general:
+            self.inventory.add(subj, node, event.exe, event.comm)
         exe = event.exe or event.comm
-        self.collector.add(event.arch_token, event.nr, event.pid, exe, event.args, action=event.action)
+        self.collector.add(event.arch_token, event.nr, event.pid, exe, event.args, action=event.action, node=node)
         known = self._processes.get(event.pid)
         if known is None and len(self._processes) >= MAX_PROCESSES:
             stats.processes_not_listed += 1  # memory stays bounded on logs of whole fleets
@@ -382,15 +394,3 @@ class AuditReader:
             launcher = self.filt.exec_gate_exe
             self._exec_seen = name in ("execve", "execveat") or bool(launcher and event.exe and event.exe != launcher)
         return self._exec_seen
-
-class _LineCounter:
-    """Line numbers of positions in a block's text, counted forwards from the last one asked."""
-
-    def __init__(self, text: str, number: int) -> None:
-        self.text, self.position, self.newlines = text, 0, number
-
-    def number(self, position: int) -> int:
-        """The number of the line starting at `position` (text[position - 1] is its "\n")."""
-        self.newlines += self.text.count("\n", self.position, position)
-        self.position = position
-        return self.newlines

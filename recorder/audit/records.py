@@ -67,10 +67,48 @@ def _type_names() -> dict[str, str]:
 
 def header_of(line: str, match: re.Match[str], name: str) -> Header:
     """The Header of a line whose _HEADER `match` the reader already has (its hot path matches once)."""
-    node, _type_text, seconds, millis, serial = match.groups()
+    _node, _type_text, seconds, millis, serial = match.groups()
     timestamp = int(seconds) + (int(millis) / 10 ** len(millis) if millis else 0.0)
     kernel_format = "msg=audit(" not in line[match.start(): match.end()]
-    return Header(name, timestamp, int(serial), node, kernel_format, line[match.end():])
+    return Header(name, timestamp, int(serial), node_of(line, match), kernel_format, line[match.end():])
+
+
+#: Prefix text -> node: a node-logs prefix repeats on every line of its node (bounded, see node_of).
+_PREFIX_NODES: dict[str, str | None] = {}
+
+
+def node_of(line: str, match: re.Match[str]) -> str | None:
+    """The node a record's line names: ausearch's `node=`, else the node name `oc adm node-logs`
+    puts before each line or the hostname of a journal/syslog line (tables' line_prefixes).
+
+    Nodes keep their own serial numbers and boots, so the reader needs this for every record, not
+    only the SECCOMP/SYSCALL ones; a prefix of no known form names no node.
+    """
+    node = match.group(1)
+    if node is not None or match.start() == 0:
+        return node
+    prefix = line[: match.start()].strip()
+    if prefix in _PREFIX_NODES:
+        return _PREFIX_NODES[prefix]
+    for form in tables().prefixes:
+        found = form.fullmatch(prefix)
+        if found is not None:
+            groups = found.groupdict()
+            node = groups.get("node") or groups.get("host")
+            break
+    if len(_PREFIX_NODES) >= _DECODED_MAX:
+        _PREFIX_NODES.clear()
+    _PREFIX_NODES[prefix] = node
+    return node
+
+
+def subject_of(body: str) -> str | None:
+    """The record's `subj=` (its process's LSM label: SELinux `user:role:type:level`), None without one."""
+    found = _SUBJ.search(body)
+    return found.group(1) if found else None
+
+
+_SUBJ = re.compile(r"(?:^|\s)subj=(\S+)")
 
 
 def _decode(key: str, value: str) -> str:

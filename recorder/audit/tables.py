@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from seccomp_gen.ground import kernel
 from seccomp_gen.ground.data import Each, load_table
@@ -16,6 +17,7 @@ _SHAPE = {
     "hex_encoded_fields": [str],
     "serial_exempt_prefixes": [str],
     "standalone_event_prefixes": [str],
+    "line_prefixes": {"node": str, "timestamps": [str], "forms": [{"regex": str, "what": str}]},
 }
 
 
@@ -32,6 +34,7 @@ class AuditTables:
     hex_fields: frozenset[str]
     serial_exempt: tuple[str, ...]  # type prefixes whose serials are not the kernel's (auditd's own)
     standalone: tuple[str, ...]  # type prefixes that are events of their own: a log with them is unfiltered
+    prefixes: tuple[re.Pattern[str], ...]  # what may stand before a header; groups `node`, `host`
 
     @staticmethod
     def action_of(code: int) -> str:
@@ -48,4 +51,12 @@ def tables() -> AuditTables:
         hex_fields=frozenset(raw["hex_encoded_fields"]),
         serial_exempt=tuple(raw["serial_exempt_prefixes"]),
         standalone=tuple(raw["standalone_event_prefixes"]),
+        prefixes=_prefix_forms(raw["line_prefixes"]),
     )
+
+
+def _prefix_forms(raw: dict[str, Any]) -> tuple[re.Pattern[str], ...]:
+    """The line-prefix forms with their {node} and {timestamp} placeholders filled in."""
+    timestamp = "|".join(f"(?:{form})" for form in raw["timestamps"])
+    return tuple(re.compile(form["regex"].replace("{node}", raw["node"]).replace("{timestamp}", timestamp))
+                 for form in raw["forms"])

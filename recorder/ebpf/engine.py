@@ -22,6 +22,11 @@ Running cgroup (`--cgroup PATH [--duration D]`): the program is attached to that
 cgroups below it) until D has passed, the cgroup is gone, or SIGINT/SIGTERM/SIGHUP. The workload is
 not restarted; compat calls are not told apart there (said in a warning and in source.details).
 
+Running container (`--container NAME_OR_ID [--runtime-cli CMD]`): the runtime's CLI names the
+container's process, whose cgroup v2 directory must carry the container's id (container.py); that
+cgroup is then recorded as above. Found after the privilege check: without root the CLI's answer
+would be of no use.
+
 Provenance: the program keeps the first caller's pid per syscall; its exe is the one the process
 table has for that pid (its last execve), else /proc/PID/exe, else CMD's.
 """
@@ -32,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from seccomp_gen.ground.errors import SeccompGenError
-from seccomp_gen.recorder.ebpf import bpf
+from seccomp_gen.recorder.ebpf import bpf, container
 from seccomp_gen.recorder.ebpf.launched import cgroup_dir_name, record_launched
 from seccomp_gen.recorder.ebpf.running import record_running
 from seccomp_gen.recorder.interface import Log, quiet
@@ -44,10 +49,13 @@ __all__ = ["EbpfEngine", "cgroup_dir_name"]
 
 @dataclass
 class EbpfEngine:
-    """Engine "ebpf": a launched command (`command`) or a running cgroup (`cgroup`, `duration_s`)."""
+    """Engine "ebpf": a launched command (`command`), a running cgroup (`cgroup`, `duration_s`), or a
+    running container's (`container`, found with `runtime_cli`: the program and its global flags)."""
 
     command: Sequence[str] = ()
     cgroup: str | None = None
+    container: str | None = None
+    runtime_cli: Sequence[str] = ("podman",)
     duration_s: float | None = None
     grace_s: float = DEFAULT_GRACE_S
     log: Log = field(default=quiet)
@@ -57,6 +65,10 @@ class EbpfEngine:
         problem = bpf.privilege_problem()
         if problem is not None:
             raise SeccompGenError(problem)
+        if self.container is not None:
+            found = container.find(self.container, list(self.runtime_cli))
+            return record_running(found.cgroup, duration_s=self.duration_s, log=self.log, engine=self.name,
+                                  container=found.details())
         if self.cgroup is not None:
             return record_running(self.cgroup, duration_s=self.duration_s, log=self.log, engine=self.name)
         return record_launched(self.command, grace_s=self.grace_s, log=self.log, engine=self.name)

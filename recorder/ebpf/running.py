@@ -1,4 +1,5 @@
-"""`record --engine ebpf --cgroup PATH [--duration D]`: a running cgroup, without restarting it.
+"""`record --engine ebpf --cgroup PATH [--duration D]`: a running cgroup, without restarting it (also the
+cgroup that `--container` found, container.py).
 
 The program is attached to that cgroup (and the cgroups below it) until D has passed, the cgroup is
 gone, or SIGINT/SIGTERM/SIGHUP. Compat calls are not told apart there (said in a warning and in
@@ -78,8 +79,10 @@ class _Watch:
         return signal.Signals(self.interrupted[0]).name if self.interrupted else self.ended or "duration"
 
 
-def record_running(given: str, *, duration_s: float | None, log: Log, engine: str) -> Recording:
-    """Record the running cgroup `given` until `duration_s`, its end, or an interrupt."""
+def record_running(given: str, *, duration_s: float | None, log: Log, engine: str,
+                   container: dict[str, Any] | None = None) -> Recording:
+    """Record the running cgroup `given` until `duration_s`, its end, or an interrupt; `container`:
+    the container (--container) it was found for, kept in source.details."""
     mount = cgroup.find_mount()
     path = cgroup.resolve(mount, given)
     collector = Collector()
@@ -91,7 +94,8 @@ def record_running(given: str, *, duration_s: float | None, log: Log, engine: st
                watched=collector.watched) as probe:
         watch.scan()
         until = f"for {duration_s:g} s" if duration_s is not None else "until Ctrl-C"
-        log(f"seccomp-gen: recording cgroup {path} {until}")
+        what = f"container {container['name_or_id']} (cgroup {path})" if container else f"cgroup {path}"
+        log(f"seccomp-gen: recording {what} {until}")
         watch.wait()
         probe.detach()
         watch.scan()
@@ -105,10 +109,10 @@ def record_running(given: str, *, duration_s: float | None, log: Log, engine: st
         log(f"seccomp-gen: {watch.stopped_by}: recording stopped")
     if watch.ended:
         log(f"seccomp-gen: {watch.ended}")
-    return _build(collector, watch, engine)
+    return _build(collector, watch, engine, container)
 
 
-def _build(collector: Collector, watch: _Watch, engine: str) -> Recording:
+def _build(collector: Collector, watch: _Watch, engine: str, container: dict[str, Any] | None) -> Recording:
     seen = watch.seen
     elf32 = sorted(pid for pid in seen if _is_elf32(pid))
     if elf32:
@@ -125,5 +129,8 @@ def _build(collector: Collector, watch: _Watch, engine: str) -> Recording:
         "compat_calls": "not told apart: " + COMPAT_NOTE,
         "provenance": "first pid per syscall from BPF; its exe from /proc while it was alive (else empty)",
     }
-    return collector.build(engine=engine, command=("--cgroup", str(watch.path)), exit_status=None,
+    if container is not None:
+        details["container"] = container
+    command = ("--container", container["name_or_id"]) if container else ("--cgroup", str(watch.path))
+    return collector.build(engine=engine, command=command, exit_status=None,
                            processes=list(seen.values()), details=details)

@@ -12,6 +12,7 @@ import click
 from seccomp_gen.cli.options import stderr
 
 if TYPE_CHECKING:
+    from seccomp_gen.recorder.audit import AuditLogEngine
     from seccomp_gen.recorder.interface import Engine
     from seccomp_gen.recorder.recording import Recording
 
@@ -68,7 +69,9 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
 
 def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tuple[str, ...],
                   comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
-                  max_bytes: int | None, log: Callable[[str], None]) -> Engine:
+                  max_bytes: int | None, log: Callable[[str], None],
+                  where: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> AuditLogEngine:
+    """The engine of --audit-log; `where`: the --subj labels and --node names to keep."""
     from seccomp_gen.recorder.audit import AuditFilter, AuditLogEngine
     from seccomp_gen.recorder.audit.filter import parse_time
     from seccomp_gen.recorder.audit.inputs import Limits
@@ -76,6 +79,7 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
     filt = AuditFilter(
         pids=frozenset(pids), exes=frozenset(exes), comms=frozenset(comms),
         since=parse_time(since) if since else None, until=parse_time(until) if until else None,
+        subjects=frozenset(where[0]), nodes=frozenset(where[1]),
     )
     return AuditLogEngine(audit_logs, filt, strict=strict, log=log, progress=_progress, limits=Limits.of(max_bytes))
 
@@ -93,6 +97,13 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
               help="Read audit.log / rotated .gz / ausearch --raw / kernel or journal lines ('-' for stdin).")
 @click.option("--exe", "exes", multiple=True, metavar="PATH", help="With --audit-log: only records of this exe.")
 @click.option("--comm", "comms", multiple=True, metavar="NAME", help="With --audit-log: only records of this comm.")
+@click.option("--subj", "subjs", multiple=True, metavar="LABEL",
+              help="With --audit-log: only records of this subj= label, or of its SELinux level (s0:c123,c456: "
+                   "one pod under CRI-O).")
+@click.option("--node", "nodes", multiple=True, metavar="NAME",
+              help="With --audit-log: only records of this node (oc adm node-logs prefix, journal hostname, node=).")
+@click.option("--list-subjects", is_flag=True,
+              help="With --audit-log: list the subj= labels the log holds (records, exe, comm, nodes); write nothing.")
 @click.option("--since", metavar="TIME", help="With --audit-log: only records at or after TIME (ISO 8601, epoch, 10m).")
 @click.option("--until", metavar="TIME", help="With --audit-log: only records at or before TIME.")
 @click.option("--strict", is_flag=True, help="With --audit-log: a malformed record is an error (exit 2).")
@@ -103,8 +114,13 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
               help="Run CMD chrooted into an unpacked image root, in new mount and pid namespaces (ptrace).")
 @click.option("--cgroup", "cgroup_path", metavar="PATH",
               help="With --engine ebpf: record this running cgroup v2 (a container's or pod's) instead of a command.")
+@click.option("--container", metavar="NAME_OR_ID",
+              help="With --engine ebpf: record this running container's cgroup (asked of --runtime-cli).")
+@click.option("--runtime-cli", metavar="CMD",
+              help='With --container: the CLI that knows it, with its global flags: podman (default), crictl, '
+                   '"podman --root DIR --runroot DIR", "crictl --runtime-endpoint URL".')
 @click.option("--duration", callback=_duration, metavar="TIME",
-              help="With --cgroup: stop after TIME (30s, 10m, 2h); default: at Ctrl-C/SIGTERM.")
+              help="With --cgroup or --container: stop after TIME (30s, 10m, 2h); default: at Ctrl-C/SIGTERM.")
 @click.option("-q", "--quiet", is_flag=True, help="No messages from the recorder on stderr.")
 @click.option("--pin-cpu", default="auto", show_default=True, metavar="auto|off|N",
               help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU); "
@@ -115,18 +131,22 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
               help="Run CMD N times and merge the runs; the recording lists calls seen in only some of them.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: tuple[str, ...],
-           exes: tuple[str, ...], comms: tuple[str, ...], since: str | None, until: str | None, strict: bool,
-           max_bytes: int | None, rootfs: str | None, cgroup_path: str | None, duration: float | None, quiet: bool,
-           pin_cpu: str, kill_after: float, repeat: int, command: tuple[str, ...]) -> None:
+           exes: tuple[str, ...], comms: tuple[str, ...], subjs: tuple[str, ...], nodes: tuple[str, ...],
+           list_subjects: bool, since: str | None, until: str | None, strict: bool, max_bytes: int | None,
+           rootfs: str | None, cgroup_path: str | None, duration: float | None, quiet: bool,
+           pin_cpu: str, kill_after: float, repeat: int, container: str | None, runtime_cli: str | None,
+           command: tuple[str, ...]) -> None:
     """Record the syscalls of CMD and all its descendants, of a running process, or from audit logs.
 
     \b
       seccomp-gen record -o app.recording.json -- ./app --flag
       seccomp-gen record -o app.recording.json -p 1234
       seccomp-gen record --audit-log /var/log/audit/audit.log --exe /usr/bin/app -o app.recording.json
+      oc adm node-logs --role worker --path=audit/audit.log | seccomp-gen record --audit-log - --list-subjects
       seccomp-gen record --engine log -o app.recording.json -- ./app
       seccomp-gen record --engine ebpf -o app.recording.json -- ./app
       seccomp-gen record --engine ebpf --cgroup /sys/fs/cgroup/unified/app.scope --duration 10m
+      seccomp-gen record --engine ebpf --container web --runtime-cli podman --duration 30s
 
     With a command, exits with CMD's exit status (128+N when it died of signal N).
     """
@@ -135,13 +155,23 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     from seccomp_gen.recorder.interface import quiet as say_nothing
 
     log = say_nothing if quiet else stderr
-    engine = _engine_name(engine, audit_logs, cgroup_path)
+    _check_container(engine, container, cgroup_path, runtime_cli)
+    running = cgroup_path if container is None else container  # a running cgroup: given, or the container's
+    engine = _engine_name(engine, audit_logs, running)
     # --max-bytes, like --strict, only goes with --audit-log
-    _check_flags(engine, pids, audit_logs, exes, comms, since, until, strict or max_bytes is not None, rootfs,
-                 cgroup_path, duration, repeat, command)
+    audit_only = strict or max_bytes is not None or bool(subjs or nodes or list_subjects)
+    _check_flags(engine, pids, audit_logs, exes, comms, since, until, audit_only, rootfs,
+                 running, duration, repeat, command)
+    if list_subjects:  # a table on stdout, no recording
+        click.echo(report.subjects(_audit_engine(audit_logs, pids, exes, comms, since, until, strict, max_bytes,
+                                                 log, (subjs, nodes)).subjects()))
+        sys.exit(0)
     check_writable(output)  # fail before CMD runs, not after
     if engine == "audit":
-        source = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, max_bytes, log)
+        source: Engine = _audit_engine(audit_logs, pids, exes, comms, since, until, strict, max_bytes, log,
+                                       (subjs, nodes))
+    elif container is not None:
+        source = _container_engine(container, runtime_cli, duration, log)
     else:
         source = _run_engine(engine, command, pids, rootfs, cgroup_path, duration, pin_cpu, kill_after, log)
     rec = _record_runs(source, repeat, log)
@@ -193,7 +223,8 @@ def _check_flags(engine: str, pids: tuple[int, ...], audit_logs: tuple[str, ...]
         if not audit_logs:
             raise click.UsageError("--engine audit needs at least one --audit-log FILE")
     elif exes or comms or since or until or strict:
-        raise click.UsageError("--exe, --comm, --since, --until, --strict and --max-bytes are for --audit-log input")
+        raise click.UsageError("--exe, --comm, --subj, --node, --list-subjects, --since, --until, --strict and "
+                               "--max-bytes are for --audit-log input")
     attach = engine == "ptrace" and bool(pids)
     if rootfs is not None and (engine != "ptrace" or attach):
         raise click.UsageError("--rootfs runs a command under the ptrace engine")
@@ -224,3 +255,26 @@ def _run_engine(engine: str, command: tuple[str, ...], pids: tuple[int, ...], ro
     attach = bool(pids)
     return PtraceEngine(command=command, pid=pids[0] if attach else None,
                         pin_cpu=None if attach else _pin_choice(pin_cpu), grace_s=kill_after, rootfs=rootfs, log=log)
+
+
+def _check_container(engine: str | None, container: str | None, cgroup_path: str | None,
+                     runtime_cli: str | None) -> None:
+    """--container is the ebpf engine's, instead of --cgroup; --runtime-cli only says how to find it."""
+    if container is None:
+        if runtime_cli is not None:
+            raise click.UsageError("--runtime-cli says how to find a --container")
+        return
+    if engine not in (None, "ebpf"):
+        raise click.UsageError("--container is for --engine ebpf")
+    if cgroup_path is not None:
+        raise click.UsageError("give --container or --cgroup, not both")
+
+
+def _container_engine(container: str, runtime_cli: str | None, duration: float | None,
+                      log: Callable[[str], None]) -> Engine:
+    """The ebpf engine on a running container's cgroup, found with the runtime's CLI (podman by default)."""
+    from seccomp_gen.recorder.ebpf import EbpfEngine
+    from seccomp_gen.recorder.ebpf.container import split_cli
+
+    return EbpfEngine(container=container, runtime_cli=split_cli(runtime_cli or "podman"), duration_s=duration,
+                      log=log)
