@@ -46,6 +46,9 @@ def to_json(name: str, findings: Findings, files: Sequence[str] = ()) -> dict[st
         "warnings": list(findings.warnings),
         "widened_arches": list(findings.widened_arches),
         "learning": findings.learning,
+        "added_by_later_recordings": [{"name": c.name, "arch": c.arch, "recording": c.recording,
+                                       "nodes": list(c.nodes), "first_exe": c.exe, "count": c.count}
+                                      for c in findings.added_later],
         "narrowing": {"applied": findings.narrow_applied,
                       "narrowed": [{"name": n.name, "rules": n.rules,
                                     "args": [{"index": a.index, "what": a.what, "mask": a.mask,
@@ -150,4 +153,10 @@ def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
         parts.append(f"warning: {printable(warning)}")
     if files:
         parts.append("Wrote: " + " ".join(printable(f) for f in files))
+    if findings.added_later:
+        rows = [[c.name, c.arch.removeprefix("SCMP_ARCH_"), ", ".join(c.nodes) or "-", _wrap(c.exe, 40),
+                 _wrap(c.recording, 40)] for c in findings.added_later]
+        parts.insert(-1 if files else len(parts), "Added by the later recordings (production), not in the first:\n"
+                     + tabulate(rows, headers=["syscall", "arch", "nodes", "first exe", "recording"],
+                                tablefmt="simple"))
     return "\n\n".join(parts) + "\n"

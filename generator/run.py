@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from seccomp_gen.generator import baselines, context, emit, tables
+from seccomp_gen.generator import baselines, context, emit, later, tables
 from seccomp_gen.generator.minimise import Findings, Result, minimise
 from seccomp_gen.generator.profile import parse_errno
 from seccomp_gen.recorder import recording
@@ -57,7 +57,9 @@ def generate(req: Request) -> tuple[Result, dict[str, bytes]]:
     result = minimise(merged, base, ctx, allow_extra=req.allow_extra, default_errno=errno,
                       allow_arches=req.allow_arches, narrow_args=req.narrow_args,
                       on_miss=req.on_miss)
-    result = dataclasses.replace(result, findings=_with_runtime_note(result.findings, req.runtime, loader))
+    findings = _with_runtime_note(result.findings, req.runtime, loader)
+    findings = dataclasses.replace(findings, added_later=later.added_after_first(req.recordings, loaded))
+    result = dataclasses.replace(result, findings=findings)
     return result, emit.render(req.name, result, req.role, req.spo_api_version)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from seccomp_gen.generator.context import Context
+from seccomp_gen.generator.later import LaterCall
 from seccomp_gen.generator.narrow.interface import Narrowed, NotNarrowed
 from seccomp_gen.generator.profile import Profile
 
@@ -89,6 +90,8 @@ class Findings:
     narrow_applied: bool = False
     #: A learning profile (--on-miss log): unseen calls the baseline allows are logged, not denied.
     learning: bool = False
+    #: Calls the later recordings (production) hold that the first (the lab run) does not.
+    added_later: tuple[LaterCall, ...] = ()
     unjudged: tuple[Unjudged, ...] = ()
     #: arch -> name -> runs, for calls seen in only some of `runs` runs (record --repeat, merge)
     in_some_runs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
