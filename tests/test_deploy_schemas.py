@@ -35,12 +35,26 @@ def _multi_arch(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=["sample", "multi-arch", "multi-arch-v1beta1"])
+def _narrowable(tmp_path: Path) -> Path:
+    doc = json.loads(SAMPLE.read_text())
+    first = {"pid": 9, "exe": "/opt/server"}
+    doc["syscalls"]["SCMP_ARCH_X86_64"].update({
+        "socket": {"count": 2, "first": first, "args": {"0": [2, 10], "1": [1, 524289], "2": [0]}},
+        "ioctl": {"count": 3, "first": first, "args": {"1": [21505, 21531]}},
+        "prctl": {"count": 1, "first": first, "args": {"0": [15]}},
+        "clone": {"count": 1, "first": first, "args": {"0": [4001536]}}})
+    path = tmp_path / "narrowable.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture(scope="module", params=["sample", "multi-arch", "multi-arch-v1beta1", "narrowed"])
 def artifacts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp(request.param)
-    rec = SAMPLE if request.param == "sample" else _multi_arch(tmp)
-    extra: tuple[str, ...] = () if request.param == "sample" else (
+    rec = {"sample": SAMPLE, "narrowed": _narrowable(tmp)}.get(request.param) or _multi_arch(tmp)
+    extra: tuple[str, ...] = () if request.param in ("sample", "narrowed") else (
         "--arch", "SCMP_ARCH_X86_64", "--arch", "SCMP_ARCH_X86", "--arch", "SCMP_ARCH_AARCH64")
+    extra += ("--narrow-args",) if request.param == "narrowed" else ()
     extra += ("--spo-api-version", "v1beta1") if request.param.endswith("v1beta1") else ()
     proc = cli("generate", str(rec), "--name", "seccomp-app", "--out", str(tmp / "out"), *extra)
     assert proc.returncode == 0, proc.stderr
@@ -115,6 +129,16 @@ def _as_applied(kind: str, document: dict[str, Any]) -> dict[str, Any]:
 def test_the_crd_schema_accepts_the_artifact(artifacts: Path, kind: str) -> None:
     document = _yaml(artifacts, kind)
     assert crd_errors(_as_applied(kind, document)) == []
+
+
+def test_the_seccompprofile_holds_the_narrowed_rules(artifacts: Path) -> None:
+    """SPO's CRD expresses --narrow-args rules (MASKED_EQ comparisons, int64 values) as NAME.json has them."""
+    if not artifacts.parent.name.startswith("narrowed"):
+        pytest.skip("only the narrowed set has argument rules of its own")
+    spec = _yaml(artifacts, "seccompprofile")["spec"]
+    narrowed = {n for r in spec["syscalls"] if r.get("args") for n in r["names"]}
+    assert {"ioctl", "prctl", "socket"} <= narrowed
+    assert crd_errors(_yaml(artifacts, "seccompprofile")) == []
 
 
 def test_the_seccompprofile_is_v1_unless_asked(artifacts: Path) -> None:
