@@ -282,4 +282,7 @@ def test_rootfs_runs_the_entrypoint_as_pid_1_in_its_own_root(tmp_path: Path) -> 
     assert {"getdents64", "getpid", "write", "execve"} <= rec.names()
     assert not rec.names() & {"unshare", "chroot", "mount", "wait4"}  # the set-up is not the entrypoint's
     assert [p.argv for p in rec.processes] == [("app",)]
+    # exe as the workload, its container's audit records and `--exe` name it, not the host's path
+    assert [p.exe for p in rec.processes] == ["/bin/app"]
+    assert {u.first.exe for u in rec.syscalls["SCMP_ARCH_X86_64"].values()} == {"/bin/app"}
     assert "/rootfs" not in Path("/proc/self/mounts").read_text()  # nothing leaked into the host

@@ -76,3 +76,13 @@ def enter_root(rootfs: str) -> None:
     if os.path.isdir("/proc"):
         with contextlib.suppress(OSError):
             _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mounting /proc")
+
+
+def inside(path: str, rootfs: str) -> str:
+    """A host path of a process chrooted into `rootfs` (what /proc/PID/exe shows from outside) as the
+    process itself, a kernel audit record or a container runtime names it: /bin/busybox, not
+    /tmp/root/bin/busybox. Paths outside the root are kept as they are."""
+    root = os.path.realpath(rootfs).rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):] or "/"
+    return path

@@ -17,13 +17,14 @@ from seccomp_gen.recorder.collector import Collector
 from seccomp_gen.recorder.interface import Log, quiet
 from seccomp_gen.recorder.launch import signals
 from seccomp_gen.recorder.launch.pinning import pinned
+from seccomp_gen.recorder.launch.rootfs import inside
 from seccomp_gen.recorder.launch.signals import DEFAULT_GRACE_S
 from seccomp_gen.recorder.launch.status import exec_error, shell_status
 from seccomp_gen.recorder.ptrace.affinity import AffinityView
 from seccomp_gen.recorder.ptrace.attach import record_pid
 from seccomp_gen.recorder.ptrace.seize import TraceFilter, spawn_traced
 from seccomp_gen.recorder.ptrace.tracer import TRACER_SIGNALS, TraceHandler, Tracer
-from seccomp_gen.recorder.recording import Recording
+from seccomp_gen.recorder.recording import Caller, Recording
 
 #: prctl option that installs a seccomp filter (linux/prctl.h PR_SET_SECCOMP).
 PR_SET_SECCOMP = 22
@@ -115,13 +116,22 @@ def record_command(
         raise exec_error(command[0], exec_errno)
     details = {"mode": "seccomp-trace", "pinned_cpu": pin_cpu, "no_new_privs": nnp, "rootfs": rootfs,
                **({"stopped_by": interrupts.stopped_by} if interrupts.stopped_by else {})}
-    return with_own_filter_warning(collector.build(
+    rec = with_own_filter_warning(collector.build(
         engine=engine,
         command=command,
         exit_status=shell_status(tracer.main_status),
         processes=list(tracer.processes.values()),
         details=details,
     ))
+    return rec if rootfs is None else _exes_inside(rec, rootfs)
+
+
+def _exes_inside(rec: Recording, rootfs: str) -> Recording:
+    """Exe paths as the chrooted workload (and its container's audit records) name them."""
+    uses = {arch: {name: dataclasses.replace(use, first=Caller(use.first.pid, inside(use.first.exe, rootfs)))
+                   for name, use in by_name.items()} for arch, by_name in rec.syscalls.items()}
+    processes = tuple(dataclasses.replace(p, exe=inside(p.exe, rootfs)) for p in rec.processes)
+    return dataclasses.replace(rec, syscalls=uses, processes=processes)
 
 
 @dataclass(frozen=True)
