@@ -1,12 +1,15 @@
-"""seccomp-gen benchmarks (issue 6), one run, side by side: recorder overhead, generate, audit logs.
+"""seccomp-gen benchmarks (issue 6), one run, side by side: recorder overhead, generate, audit logs, start-up.
 
-    python benchmarks/bench.py [--quick] [--reps N] [--only record,generate,audit] [--audit-mb MB]
+    python benchmarks/bench.py [--quick] [--reps N] [--only record,generate,audit,startup] [--audit-mb MB]
+        [--startup-reps N]
 
 Absolute times are noisy on shared VMs; the ratios measured side by side in one run are what
 carries over. Every cell is the median of N repetitions after one discarded warm-up run, whole
 process, wall and CPU time (descendants included). Prints a table (also as Markdown for the
 README) and writes benchmarks/results/bench-<date>.json. --quick (smaller workloads, 20 MB log,
-2 repetitions) is a smoke run of about a minute.
+2 repetitions) is a smoke run of about a minute. The record part has the C floor tracer
+(floor_tracer.c) as a peer; the startup part (bench_startup.py) times each recorder's start to CMD's
+execve and the CLI's start to its first output. The targets (report.targets) are checked at the end.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_audit
 import bench_generate
 import bench_record
-from report import markdown, text_table
+import bench_startup
+from report import markdown, targets, targets_table, text_table
 
 HERE = Path(__file__).parent
-PARTS = ("record", "generate", "audit")
+PARTS = ("record", "generate", "audit", "startup")
 
 
 def _log(message: str) -> None:
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, help="measured repetitions per cell (default 3, quick 2)")
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts: " + ",".join(PARTS))
     parser.add_argument("--audit-mb", type=float, help="size of the generated audit.log (default 200, quick 20)")
+    parser.add_argument("--startup-reps", type=int, default=10, help="repetitions of each start-up timing")
     parser.add_argument("--results", type=Path, default=HERE / "results", help="directory for the JSON results")
     args = parser.parse_args(argv)
     parts = [p for p in args.only.split(",") if p]
@@ -75,9 +80,14 @@ def main(argv: list[str] | None = None) -> int:
             data["generate"] = bench_generate.run(tmp, reps, _log)
         if "audit" in parts:
             data["audit"] = bench_audit.run(tmp, audit_mb, reps, _log)
+        if "startup" in parts:
+            data["startup"] = bench_startup.run(tmp, args.startup_reps, _log)
+    data["targets"] = targets(data)
     print(text_table(data))
     print()
     print(markdown(data))
+    print()
+    print(targets_table(data))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = args.results / f"bench-{stamp}{'-quick' if args.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

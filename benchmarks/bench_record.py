@@ -2,7 +2,8 @@
 
 Part of benchmarks/bench.py (`python benchmarks/bench.py --only record`). Workloads: (a) a 200k
 getppid() loop, (b) a realistic Python program and `tar c` of a tree, (c) shell pipelines. Runners:
-native, strace -f, record with the one-stop seccomp RET_TRACE ptrace mode pinned to one CPU (the
+native, strace -f (as run and pinned), the C floor tracer (floor_tracer.c: the recorder's per-stop
+work without Python, pinned), record with the one-stop seccomp RET_TRACE ptrace mode pinned to one CPU (the
 default) and unpinned, the complain-mode log engine (root only; its recordings of busy programs
 are incomplete, which the results say) and the ebpf engine (root only: a BPF program on sys_enter
 counts the calls of a fresh cgroup). Attach mode (`record -p`, PTRACE_SYSCALL: two stops per call)
@@ -24,6 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from native_tools import FLOOR, floor_tracer_cmd
 from timing import Sample, median_of, run_once
 
 HERE = Path(__file__).parent
@@ -76,6 +78,9 @@ def runners(tmp: Path, quick: bool) -> dict[str, list[str]]:
         # ptrace stops bounce between CPUs and cost 2-15x more on these VMs, for strace too).
         STRACE_PINNED: ["taskset", "-c", str(min(os.sched_getaffinity(0))), "strace", "-f", "-qq", "-o",
                         "/dev/null", "--"],
+        # The floor: the recorder's per-stop work (one seccomp stop, PTRACE_GET_SYSCALL_INFO,
+        # PTRACE_CONT) in C, pinned as the default recorder is (floor_tracer.c).
+        FLOOR: floor_tracer_cmd(),
         "record (default: one-stop, pinned)": [*record, "--pin-cpu", "auto", "--"],
         "record one-stop --pin-cpu off": [*record, "--pin-cpu", "off", "--"],
         "record --engine log": [*record, "--engine", "log", "--"],
