@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,22 +146,8 @@ def run_prod(lab: Lab, profile: Path, session_file: Path | None = None, timeout:
         klog.new_session()
         session_file.write_text(Path("/proc/self/sessionid").read_text())
 
-    argv = lab.podman.run_argv(lab.image, RUNTIME, entrypoint("prod"), profile, False)
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=lab.podman.env(), start_new_session=True,
-                            preexec_fn=fresh_session if session_file is not None else None)
-    timed_out = False
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
-        lab.podman.podman("rm", "--force", "--all", "--time", "0", runtime=RUNTIME)
-    left = lab.podman.leftovers(RUNTIME)
-    assert not left, f"podman ({RUNTIME}) left: " + "; ".join(left)
-    return RunResult(RUNTIME, proc.returncode, out, err, timed_out, time.monotonic() - start)
+    return lab.podman.run(lab.image, RUNTIME, entrypoint("prod"), profile, False, timeout,
+                          preexec_fn=fresh_session if session_file is not None else None)
 
 
 @dataclass

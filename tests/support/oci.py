@@ -22,7 +22,7 @@ import shutil
 import signal
 import subprocess
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,22 +215,30 @@ def delete(c: Container) -> None:
                    stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
 
 
-def _run(c: Container, timeout: float) -> RunResult:
+def run_in_session(runtime: str, argv: Sequence[str], timeout: float, on_timeout: Callable[[], object], *,
+                   env: Mapping[str, str] | None = None, preexec_fn: Callable[[], None] | None = None) -> RunResult:
+    """Run a runtime's (or podman's) command in a session of its own to its end; on timeout the session
+    is killed and `on_timeout` removes what the kill cannot reach (the container's own processes are
+    not in the command's process group)."""
     import time
 
-    argv = [*runtime_argv(c.runtime, c.state_root), "run", "--bundle", str(c.bundle), c.container_id]
     start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, env=None if env is None else dict(env), preexec_fn=preexec_fn)
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         os.killpg(proc.pid, signal.SIGKILL)
-        delete(c)  # the container's processes are not in the runtime's process group: kill them too
+        on_timeout()
         out, err = proc.communicate(timeout=30)
-    return RunResult(c.runtime, proc.returncode, out, err, timed_out, time.monotonic() - start)
+    return RunResult(runtime, proc.returncode, out, err, timed_out, time.monotonic() - start)
+
+
+def _run(c: Container, timeout: float) -> RunResult:
+    argv = [*runtime_argv(c.runtime, c.state_root), "run", "--bundle", str(c.bundle), c.container_id]
+    return run_in_session(c.runtime, argv, timeout, lambda: delete(c))
 
 
 @contextmanager

@@ -32,11 +32,11 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.oci import UNIFIED, RunResult, hybrid_cgroups
+from tests.support.oci import UNIFIED, RunResult, hybrid_cgroups, run_in_session
 
 RUNTIME_PATHS = {"crun": Path("/usr/bin/crun"), "runc": Path("/usr/sbin/runc")}
 PACKAGES = {"podman": "podman", "conmon": "conmon", "crun": "crun", "runc": "runc"}
@@ -138,6 +138,21 @@ def _remove_created(directory: Path) -> None:
         os.rmdir(directory)
 
 
+def write_private_config(base: Path) -> None:
+    """A podman configuration that keeps everything under `base`: storage (vfs), run root, tmp dirs,
+    network config, file locks and events, cgroupfs; no registry to search. podman reads it through
+    CONTAINERS_CONF / CONTAINERS_STORAGE_CONF, so even a run without the global flags stays there."""
+    for sub in ("root", "runroot", "tmp", "net", "imagetmp"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    (base / "containers.conf").write_text(
+        f'[engine]\nlock_type = "file"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
+        f'tmp_dir = "{base / "tmp"}"\nimage_copy_tmp_dir = "{base / "imagetmp"}"\n'
+        f'[network]\nnetwork_config_dir = "{base / "net"}"\n')
+    (base / "storage.conf").write_text(
+        f'[storage]\ndriver = "vfs"\ngraphroot = "{base / "root"}"\nrunroot = "{base / "runroot"}"\n')
+    (base / "registries.conf").write_text("unqualified-search-registries = []\n")
+
+
 @dataclass
 class Podman:
     """One podman session under `base` (a fresh temporary directory); close() always."""
@@ -148,15 +163,7 @@ class Podman:
         self.tag = uuid.uuid4().hex[:12]
         self.cgroup_parent = f"/seccomp-gen-podman-{self.tag}"
         self.created = [d for d in HOST_DIRS if not d.exists()]
-        for sub in ("root", "runroot", "tmp", "net", "imagetmp"):
-            (self.base / sub).mkdir(parents=True, exist_ok=True)
-        b = self.base
-        (b / "containers.conf").write_text(
-            f'[engine]\nlock_type = "file"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
-            f'image_copy_tmp_dir = "{b / "imagetmp"}"\n[network]\nnetwork_config_dir = "{b / "net"}"\n')
-        (b / "storage.conf").write_text(
-            f'[storage]\ndriver = "vfs"\ngraphroot = "{b / "root"}"\nrunroot = "{b / "runroot"}"\n')
-        (b / "registries.conf").write_text("unqualified-search-registries = []\n")
+        write_private_config(self.base)
 
     def env(self) -> dict[str, str]:
         """The environment of every podman command: the private configuration files only."""
@@ -202,21 +209,12 @@ class Podman:
         return [*self.argv(runtime), *opts, image, *argv]
 
     def run(self, image: str, runtime: str, argv: Sequence[str], seccomp: Path | None, nnp: bool,
-            timeout: float = 60) -> RunResult:
-        """Run one container to its end (removed by --rm); AssertionError if anything of it is left."""
-        start = time.monotonic()
-        proc = subprocess.Popen(self.run_argv(image, runtime, argv, seccomp, nnp), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(),
-                                start_new_session=True)
-        timed_out = False
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate(timeout=30)
-            self.podman("rm", "--force", "--all", "--time", "0", runtime=runtime)
-        result = RunResult(runtime, proc.returncode, out, err, timed_out, time.monotonic() - start)
+            timeout: float = 60, preexec_fn: Callable[[], None] | None = None) -> RunResult:
+        """Run one container to its end (removed by --rm); AssertionError if anything of it is left.
+        `preexec_fn` runs in the podman command before it starts (a test's audit session, say)."""
+        result = run_in_session(runtime, self.run_argv(image, runtime, argv, seccomp, nnp), timeout,
+                                lambda: self.podman("rm", "--force", "--all", "--time", "0", runtime=runtime),
+                                env=self.env(), preexec_fn=preexec_fn)
         left = self.leftovers(runtime)
         if left:
             raise AssertionError(f"podman ({runtime}) left: " + "; ".join(left))

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.oci import hybrid_cgroups
+from tests.support.podman import write_private_config
 
 RUNC = Path("/usr/sbin/runc")
 CRUN = Path("/usr/bin/crun")
@@ -91,15 +92,7 @@ class Session:
         self.tag = uuid.uuid4().hex[:12]
         self.cgroup_parent = f"/seccomp-gen-rec-{self.tag}"
         self.created = [d for d in HOST_DIRS if not d.exists()]
-        for sub in ("root", "runroot", "tmp", "net", "imagetmp"):
-            (self.base / sub).mkdir(parents=True, exist_ok=True)
-        b = self.base
-        (b / "containers.conf").write_text(
-            f'[engine]\nlock_type = "file"\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
-            f'tmp_dir = "{b / "tmp"}"\nimage_copy_tmp_dir = "{b / "imagetmp"}"\n'
-            f'[network]\nnetwork_config_dir = "{b / "net"}"\n')
-        (b / "storage.conf").write_text(
-            f'[storage]\ndriver = "vfs"\ngraphroot = "{b / "root"}"\nrunroot = "{b / "runroot"}"\n')
+        write_private_config(self.base)
 
     def env(self) -> dict[str, str]:
         """podman's environment, the recorder's too: the private containers.conf and storage.conf, which
