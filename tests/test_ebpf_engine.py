@@ -16,29 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.recording import Recording
+from tests.support.ebpf import unavailable as ebpf_unavailable
 from tests.support.process import cli, need_tool, strace_names
 
 Record = Callable[..., tuple[Recording, int, str]]
 
 
-def _unavailable() -> str | None:
-    if os.geteuid() != 0:
-        return "the ebpf engine needs root (CAP_BPF + CAP_PERFMON and a cgroup v2 directory of its own)"
-    try:
-        from seccomp_gen.recorder.ebpf import cgroup, probe
-
-        mount = cgroup.find_mount()
-        with probe.Probe(cgroup.cgroup_id(mount.path), None, skip=True, watched={}):
-            pass
-    except (SeccompGenError, OSError) as exc:
-        return f"BPF is not usable here: {exc}"
-    return None
-
-
-_WHY = _unavailable()
+_WHY = ebpf_unavailable()
 pytestmark = pytest.mark.skipif(_WHY is not None, reason=_WHY or "")
 
 

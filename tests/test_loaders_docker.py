@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from seccomp_gen.ground import syscalls
 from tests.support import dockerd, images
+from tests.support.oci import build_exit0
 from tests.support.process import cli, need_tool
 
 pytestmark = pytest.mark.loaders
@@ -54,12 +54,6 @@ SCRIPT = (
 #: The same in Debian: dash, coreutils and glibc make other calls than busybox does.
 DEBIAN_SCRIPT = ('echo "debian $(cat /etc/debian_version)"; ls /usr | sort | head -n 3; '
                  "printf '%s\\n' c a b | sort | tr a-z A-Z; id -u; " + STATUS_LINES + 'exit "$1"')
-EXIT0_C = r"""
-void _start(void) {
-    __asm__ volatile("mov $231, %eax\n\txor %edi, %edi\n\tsyscall\n");
-    for (;;) {}
-}
-"""
 #: Names the table calls intermittent that dockerd's create/start split makes necessary every time.
 DOCKERD_ALWAYS = {"futex"}
 
@@ -103,13 +97,7 @@ def daemon(work: Path) -> Iterator[dockerd.Daemon]:
 @pytest.fixture(scope="module")
 def rootfs(work: Path, daemon: dockerd.Daemon) -> Path:
     """The image's root on the host (recorded in) and the same tree imported as IMAGE."""
-    need_tool("gcc", "gcc")
-    if syscalls.native_arch() != "SCMP_ARCH_X86_64":
-        pytest.skip("the exit0 entrypoint is x86_64 assembly")
-    (work / "exit0.c").write_text(EXIT0_C)
-    subprocess.run(["gcc", "-static", "-nostdlib", "-O2", "-o", str(work / "exit0"), str(work / "exit0.c")],
-                   check=True)
-    tar = images.busybox_tar(work, {"/exit0": work / "exit0", "/etc/greeting": b"hello from the entrypoint\n",
+    tar = images.busybox_tar(work, {"/exit0": build_exit0(work), "/etc/greeting": b"hello from the entrypoint\n",
                                     "/etc/words": b"alpha beta gamma\ndelta\n"})
     proc = daemon.docker("import", "--change", "ENV PATH=/bin", str(tar), IMAGE)
     assert proc.returncode == 0, proc.stderr.decode()

@@ -35,10 +35,9 @@ from typing import Any
 
 import pytest
 
-from seccomp_gen.ground import syscalls
 from tests.support import images
 from tests.support import podman as podman_support
-from tests.support.process import need_tool
+from tests.support.oci import build_exit0
 
 pytestmark = [pytest.mark.loaders,
               pytest.mark.skipif(os.geteuid() != 0, reason="podman tests run rootful containers: run as root")]
@@ -59,15 +58,6 @@ ENTRYPOINTS = {
                'echo "$(id -u)"'],
 }
 EXTRA_FILES: dict[str, bytes | Path] = {"/etc/greeting": GREETING, "/etc/words": b"alpha beta gamma\ndelta\n"}
-EXIT0_C = r"""
-/* The smallest entrypoint: its only syscall is exit_group(0); execve is the runtime's. */
-void _start(void) {
-    __asm__ volatile("mov $231, %eax\n\txor %edi, %edi\n\tsyscall\n");
-    for (;;) {}
-}
-"""
-
-
 def table() -> dict[str, Any]:
     doc: dict[str, dict[str, Any]] = json.loads(
         resources.files("seccomp_gen.generator").joinpath("data/runtime_required.json").read_text())
@@ -98,13 +88,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def exit0(work: Path) -> Path:
-    need_tool("gcc", "gcc")
-    if syscalls.native_arch() != "SCMP_ARCH_X86_64":
-        pytest.skip("the exit0 entrypoint is x86_64 assembly")
-    source = work / "exit0.c"
-    source.write_text(EXIT0_C)
-    subprocess.run(["gcc", "-static", "-nostdlib", "-O2", "-o", str(work / "exit0"), str(source)], check=True)
-    return work / "exit0"
+    return build_exit0(work)
 
 
 _images: dict[str, tuple[str, Path]] = {}

@@ -42,14 +42,6 @@ SCRIPT = (
     "printf '%s\\n' c a b | sort | tr a-z A-Z; "
     'echo "$(echo sub)shell"; exit "$1"'
 )
-EXIT0_C = r"""
-void _start(void) {
-    __asm__ volatile("mov $231, %eax\n\txor %edi, %edi\n\tsyscall\n");
-    for (;;) {}
-}
-"""
-
-
 def table() -> dict[str, Any]:
     doc: dict[str, dict[str, Any]] = json.loads(
         resources.files("seccomp_gen.generator").joinpath("data/runtime_required.json").read_text())
@@ -71,14 +63,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def rootfs(work: Path) -> Path:
-    need_tool("gcc", "gcc")
-    if syscalls.native_arch() != "SCMP_ARCH_X86_64":
-        pytest.skip("the exit0 entrypoint is x86_64 assembly")
-    source = work / "exit0.c"
-    source.write_text(EXIT0_C)
-    subprocess.run(["gcc", "-static", "-nostdlib", "-O2", "-o", str(work / "exit0"), str(source)], check=True)
     return oci_support.make_rootfs(work / "rootfs", {
-        "/exit0": work / "exit0",
+        "/exit0": oci_support.build_exit0(work),
         "/etc/greeting": b"hello from the entrypoint\n",
         "/etc/words": b"alpha beta gamma\ndelta\n",
     })

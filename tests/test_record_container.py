@@ -26,6 +26,7 @@ from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.ebpf import container
 from tests.support import images, podman_running
 from tests.support.crictl_inspect import render
+from tests.support.ebpf import unavailable as ebpf_unavailable
 from tests.support.process import cli
 
 X86_64 = "SCMP_ARCH_X86_64"
@@ -35,20 +36,7 @@ SCRIPT_A = "while :; do cat /proc/self/stat >/dev/null; usleep 20000; done"
 SCRIPT_B = "while :; do busybox sync; usleep 20000; done"
 
 
-def _ebpf_unavailable() -> str | None:
-    if os.geteuid() != 0:
-        return "the ebpf engine needs root"
-    try:
-        from seccomp_gen.recorder.ebpf import cgroup, probe
-
-        with probe.Probe(cgroup.cgroup_id(cgroup.find_mount().path), None, skip=True, watched={}):
-            pass
-    except (SeccompGenError, OSError) as exc:
-        return f"BPF is not usable here: {exc}"
-    return None
-
-
-_NO_EBPF = _ebpf_unavailable()
+_NO_EBPF = ebpf_unavailable()
 needs_ebpf = pytest.mark.skipif(_NO_EBPF is not None, reason=_NO_EBPF or "")
 
 

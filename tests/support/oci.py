@@ -87,6 +87,32 @@ def runtime_argv(runtime: str, state_root: Path) -> list[str]:
     return argv
 
 
+EXIT0_C = r"""
+/* The smallest entrypoint: its only syscall is exit_group(0); execve is the runtime's. */
+void _start(void) {
+    __asm__ volatile("mov $231, %eax\n\txor %edi, %edi\n\tsyscall\n");
+    for (;;) {}
+}
+"""
+
+
+def build_exit0(work: Path) -> Path:
+    """work/exit0: the entrypoint whose own code makes one syscall, so a runtime's needs stand alone
+    (x86_64 assembly: other hosts skip)."""
+    import pytest
+
+    from seccomp_gen.ground import syscalls
+    from tests.support.process import need_tool
+
+    need_tool("gcc", "gcc")
+    if syscalls.native_arch() != "SCMP_ARCH_X86_64":
+        pytest.skip("the exit0 entrypoint is x86_64 assembly")
+    (work / "exit0.c").write_text(EXIT0_C)
+    subprocess.run(["gcc", "-static", "-nostdlib", "-O2", "-o", str(work / "exit0"), str(work / "exit0.c")],
+                   check=True)
+    return work / "exit0"
+
+
 def make_rootfs(root: Path, files: Mapping[str, bytes | Path] = ()) -> Path:  # type: ignore[assignment]
     """A busybox-static root: /bin/busybox with applet symlinks, empty /proc /dev /sys /tmp, and
     `files` (path in the root -> bytes, or a host file copied with its mode)."""
