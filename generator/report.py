@@ -151,12 +151,12 @@ def to_text(name: str, findings: Findings, files: Sequence[str] = ()) -> str:
                      + textwrap.fill(" ".join(findings.removed), 100))
     for warning in findings.warnings:
         parts.append(f"warning: {printable(warning)}")
-    if files:
-        parts.append("Wrote: " + " ".join(printable(f) for f in files))
     if findings.added_later:
         rows = [[c.name, c.arch.removeprefix("SCMP_ARCH_"), ", ".join(c.nodes) or "-", _wrap(c.exe, 40),
                  _wrap(c.recording, 40)] for c in findings.added_later]
-        parts.insert(-1 if files else len(parts), "Added by the later recordings (production), not in the first:\n"
+        parts.append("Added by the later recordings (production), not in the first:\n"
                      + tabulate(rows, headers=["syscall", "arch", "nodes", "first exe", "recording"],
                                 tablefmt="simple"))
+    if files:
+        parts.append("Wrote: " + " ".join(printable(f) for f in files))
     return "\n\n".join(parts) + "\n"

@@ -174,6 +174,7 @@ def narrowable() -> tuple[dict[str, Narrowable], NarrowLimits]:
     return found, NarrowLimits(limits["max_values"], limits["max_rules"])
 
 
+@functools.lru_cache(maxsize=4)
 def takes_seccomp_flags(runtime: str) -> bool:
     """Whether `runtime` loads a profile with `flags` (data/loaders.json)."""
     flags: dict[str, Any] = _load("loaders.json")["seccomp_flags"]

@@ -15,7 +15,6 @@ from typing import Any
 from seccomp_gen.ground import syscalls
 from seccomp_gen.recorder.recording import (
     MAX_ARG_VALUES,
-    MAX_NR,
     Caller,
     Process,
     Recording,
@@ -99,7 +98,7 @@ class Collector:
                 arch = syscalls.raw_arch_key(token)
                 self.warn(f"unknown architecture {arch} (AUDIT_ARCH token libseccomp does not know): "
                           f"syscall numbers kept as syscall_<nr>")
-            if not 0 <= nr <= MAX_NR:
+            if not 0 <= nr <= syscalls.MAX_NR:
                 # syscall(-1) and the like: the kernel answers ENOSYS; no profile rule can name it.
                 self.warn(f"{arch}: call with number {nr}, which is no syscall (the kernel answers ENOSYS); "
                           "not kept")

@@ -26,9 +26,6 @@ SCHEMA_VERSION = 1
 #: At most this many distinct values are kept per watched argument; more marks the use `args_truncated`.
 MAX_ARG_VALUES = 64
 
-#: A number libseccomp has no name for; the kernel's seccomp_data.nr is a C int, so at most 2**31-1.
-_UNNAMED = re.compile(r"^syscall_(0|[1-9]\d{0,9})$")
-MAX_NR = 2**31 - 1
 #: Counts saturate here on both sides (merge, collector, reader): the format's integers are < 2**64.
 MAX_COUNT = 2**64 - 1
 #: The longest duration a recording holds; merge saturates sums here (about 31,700 years).
@@ -223,10 +220,11 @@ class _Reader(StrictReader):
             per_arch: dict[str, SyscallUse] = {}
             for name, raw_use in self.obj(uses, f"syscalls.{arch}", f'"{arch}"').items():
                 named = not raw_arch and _NAME.match(name) and syscalls.number_of(arch, name) is not None
-                unnamed = _UNNAMED.match(name)
-                if unnamed and int(unnamed.group(1)) > MAX_NR:
-                    raise self.fail(f"syscall number in {name!r} is above {MAX_NR} (the kernel's int)", f'"{name}"')
-                if not (unnamed or named):
+                unnamed = syscalls.unnamed_number(name)
+                if unnamed is not None and unnamed > syscalls.MAX_NR:
+                    raise self.fail(f"syscall number in {name!r} is above {syscalls.MAX_NR} (the kernel's int)",
+                                    f'"{name}"')
+                if unnamed is None and not named:
                     raise self.fail(f"unknown syscall {name!r} for {arch}", f'"{name}"')
                 per_arch[name] = self.use(arch, name, raw_use)
             result[arch] = per_arch

@@ -18,6 +18,7 @@ import pytest
 
 from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.recording import Recording
+from tests.support.ebpf import remove_cgroup
 from tests.support.ebpf import unavailable as ebpf_unavailable
 from tests.support.process import cli, need_tool, strace_names
 
@@ -240,12 +241,7 @@ def running_cgroup() -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
     finally:
         (path / "cgroup.kill").write_text("1")
         proc.wait()
-        deadline = time.monotonic() + 10
-        while path.exists() and time.monotonic() < deadline:
-            try:
-                path.rmdir()
-            except OSError:
-                time.sleep(0.02)
+        remove_cgroup(path)
 
 
 def test_record_a_running_cgroup_for_a_duration(running_cgroup: tuple[Path, subprocess.Popen[bytes]],

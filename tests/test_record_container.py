@@ -13,7 +13,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from seccomp_gen.recorder import recording
 from seccomp_gen.recorder.ebpf import container
 from tests.support import images, podman_running
 from tests.support.crictl_inspect import render
+from tests.support.ebpf import remove_cgroup
 from tests.support.ebpf import unavailable as ebpf_unavailable
 from tests.support.process import cli
 
@@ -135,12 +135,7 @@ def crio_scope() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         proc.kill()
         proc.wait()
         for path in (scope, scope.parent, top):
-            deadline = time.monotonic() + 10
-            while path.exists() and time.monotonic() < deadline:
-                try:
-                    path.rmdir()
-                except OSError:
-                    time.sleep(0.02)
+            remove_cgroup(path)
 
 
 @needs_ebpf

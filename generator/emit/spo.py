@@ -50,7 +50,7 @@ def document(name: str, profile: Profile, findings: Findings, api_version: str =
     _check_values(syscalls)
     spec: dict[str, Any] = {"defaultAction": profile.default_action, "architectures": list(ctx.arches),
                             "syscalls": syscalls, **filter_options(profile)}
-    if not _SPO_LISTENER.match(spec.get("listenerPath", "/var/run/security-profiles-operator/x")):
+    if "listenerPath" in spec and not _SPO_LISTENER.match(spec["listenerPath"]):
         del spec["listenerPath"]  # the CRD takes only the operator's own agents; render() says so
     return {
         "apiVersion": f"security-profiles-operator.x-k8s.io/{api_version}",

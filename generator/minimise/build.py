@@ -40,9 +40,7 @@ def build_rules(view: BaselineView, d: Decisions) -> tuple[Rule, ...]:
 
 
 def _from_baseline(view: BaselineView, d: Decisions, runtime_note: str) -> list[Rule]:
-    # A conditional rule for a name that also has an unconditional rule (without capability
-    # conditions) is dead under libseccomp, and on x86 it can make the filter fail to load: drop it.
-    plain = {n for r in view.rules if not r.args and not r.includes.caps and not r.excludes.caps for n in r.names}
+    plain = view.plain_names  # their conditional rules are dead: left out
     rules: list[Rule] = []
     for rule in view.rules:
         keep = [n for n in rule.names if n in d.wanted and n not in d.overrides and not (rule.args and n in plain)]

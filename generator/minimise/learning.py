@@ -30,10 +30,9 @@ _NOTE = f"{TAG}: learning profile: the baseline allows it, no recording saw it: 
 
 
 def _copied(view: BaselineView, known: set[str]) -> list[Rule]:
-    """The baseline's applicable rules for the names not in the profile, allows as LOG. A conditional
-    rule for a name that also has a plain unconditional one is dead (and can keep the filter from
-    loading on x86), as in build.py."""
-    plain = {n for r in view.rules if not r.args and not r.includes.caps and not r.excludes.caps for n in r.names}
+    """The baseline's applicable rules for the names not in the profile, allows as LOG; the dead
+    conditional rules of plain names are left out, as build.py leaves them (view.plain_names)."""
+    plain = view.plain_names
     rules: list[Rule] = []
     for rule in view.rules:
         names = [n for n in rule.names if n not in known and not (rule.args and n in plain)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from seccomp_gen.generator.baselines import Baseline
@@ -48,6 +49,14 @@ class BaselineView:
         if self.out_action != "SCMP_ACT_ERRNO" and default_errno is not None:
             raise SeccompGenError(f"--default-errno needs a baseline whose defaultAction is SCMP_ACT_ERRNO, "
                                   f"not {self.out_action}")
+
+    @functools.cached_property
+    def plain_names(self) -> frozenset[str]:
+        """Names with an applicable rule that has neither arguments nor capability conditions. A
+        conditional rule for such a name is dead under libseccomp (the unconditional one wins), and
+        on x86 it can keep the filter from loading: rule builders leave it out."""
+        return frozenset(n for r in self.rules if not r.args and not r.includes.caps and not r.excludes.caps
+                         for n in r.names)
 
     @property
     def eff(self) -> tuple[str, int | None]:

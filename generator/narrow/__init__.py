@@ -58,24 +58,38 @@ def _candidates(rules: Sequence[Rule], rec: Recording, ctx: Context, keep_wide: 
     return values, reasons
 
 
-def _apply(rules: Sequence[Rule], values: Mapping[str, Mapping[NarrowArg, tuple[int, ...]]],
-           reasons: dict[str, str]) -> tuple[list[Rule], dict[str, int]]:
-    """The rules with each name of `values` narrowed; how many rules each got."""
+#: name -> index of an allow rule naming it -> the rules that replace the name there.
+Replacements = Mapping[str, Mapping[int, list[Rule]]]
+
+
+def _replacements(rules: Sequence[Rule], values: Mapping[str, Mapping[NarrowArg, tuple[int, ...]]],
+                  reasons: dict[str, str]) -> dict[str, dict[int, list[Rule]]]:
+    """Each name's narrowed rules, made once; a name one of whose rules cannot be narrowed (its own
+    comparisons) goes to `reasons` instead."""
+    found: dict[str, dict[int, list[Rule]]] = {}
+    for name, vals in values.items():
+        try:
+            found[name] = {i: narrowed_rules(rule, name, vals) for i, rule in enumerate(rules)
+                           if rule.allows and name in rule.names}
+        except CannotNarrow as exc:
+            reasons[name] = str(exc)
+    return found
+
+
+def _apply(rules: Sequence[Rule], replacements: Replacements) -> list[Rule]:
+    """The rules with each name of `replacements` replaced by its narrowed rules, in place."""
     out: list[Rule] = []
-    counts: dict[str, int] = {}
-    for rule in rules:
-        mine = [n for n in rule.names if n in values] if rule.allows else []
+    for i, rule in enumerate(rules):
+        mine = [n for n in rule.names if i in replacements.get(n, {})]
         if not mine:
             out.append(rule)
             continue
-        rest = [n for n in rule.names if n not in values]
+        rest = [n for n in rule.names if n not in mine]
         if rest:
             out.append(rule.with_names(rest))
         for name in mine:
-            replacement = narrowed_rules(rule, name, values[name])
-            counts[name] = counts.get(name, 0) + len(replacement)
-            out.extend(replacement)
-    return out, counts
+            out.extend(replacements[name][i])
+    return out
 
 
 def narrow(rules: Sequence[Rule], rec: Recording, ctx: Context, keep_wide: set[str],
@@ -83,36 +97,22 @@ def narrow(rules: Sequence[Rule], rec: Recording, ctx: Context, keep_wide: set[s
     """Narrow `rules` (see the module docstring); `refusal` says why libseccomp would not load a rule
     set (None: it loads), so a name whose narrowed rules it refuses stays as it was."""
     values, reasons = _candidates(rules, rec, ctx, keep_wide)
-    for name in list(values):
-        cannot = _cannot(rules, name, values[name])
-        if cannot is not None:
-            reasons[name] = cannot
-            del values[name]
-    out, counts = _apply(rules, values, reasons)
-    why = refusal(tuple(out)) if values else None
+    chosen = _replacements(rules, values, reasons)
+    out = _apply(rules, chosen)
+    why = refusal(tuple(out)) if chosen else None
     if why is not None:
         # find the names whose narrowed rules libseccomp refuses, one at a time
-        for name in sorted(values):
-            alone = refusal(tuple(_apply(rules, {name: values[name]}, reasons)[0]))
+        for name in sorted(chosen):
+            alone = refusal(tuple(_apply(rules, {name: chosen[name]})))
             if alone is not None:
                 reasons[name] = f"libseccomp refuses the narrowed rules: {alone}"
-        values = {n: v for n, v in values.items() if n not in reasons}
-        out, counts = _apply(rules, values, reasons)
-        if values and (why := refusal(tuple(out))) is not None:
-            reasons.update({n: f"libseccomp refuses the narrowed rules together: {why}" for n in values})
-            values = {}
-            out, counts = _apply(rules, values, reasons)
-    narrowed = tuple(Narrowed(name, tuple(NarrowedArg(a.index, a.what, a.mask, a.names, v) for a, v in vals.items()),
-                              counts.get(name, 0)) for name, vals in sorted(values.items()))
+        chosen = {n: r for n, r in chosen.items() if n not in reasons}
+        out = _apply(rules, chosen)
+        if chosen and (why := refusal(tuple(out))) is not None:
+            reasons.update({n: f"libseccomp refuses the narrowed rules together: {why}" for n in chosen})
+            chosen = {}
+            out = _apply(rules, chosen)
+    narrowed = tuple(Narrowed(name, tuple(NarrowedArg(a.index, a.what, a.mask, a.names, v)
+                                          for a, v in values[name].items()),
+                              sum(len(r) for r in chosen[name].values())) for name in sorted(chosen))
     return Narrowing(tuple(out), narrowed, tuple(NotNarrowed(n, r) for n, r in sorted(reasons.items())))
-
-
-def _cannot(rules: Sequence[Rule], name: str, values: Mapping[NarrowArg, tuple[int, ...]]) -> str | None:
-    """Why some allow rule of `name` cannot be narrowed (its own comparisons), or None."""
-    try:
-        for rule in rules:
-            if rule.allows and name in rule.names:
-                narrowed_rules(rule, name, values)
-    except CannotNarrow as exc:
-        return str(exc)
-    return None

@@ -25,13 +25,18 @@ from seccomp_gen.ground.errors import SeccompGenError
 TEMP_SUFFIX = ".seccomp-gen.tmp"
 
 
-def check_writable(path: str | os.PathLike[str]) -> Path:
-    """Fail early (before a long recording) when `path` cannot be written as a regular file."""
-    target = Path(path)
+def _parent(target: Path) -> Path:
+    """The directory `target` goes in, which must exist."""
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise SeccompGenError(f"directory {parent} does not exist", path=str(target))
-    with open_dir(parent, str(target)) as dir_fd:
+    return parent
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Fail early (before a long recording) when `path` cannot be written as a regular file."""
+    target = Path(path)
+    with open_dir(_parent(target), str(target)) as dir_fd:
         check_target(dir_fd, target.name, str(target))
     return target
 
@@ -147,9 +152,9 @@ def encoded(data: bytes | str) -> bytes:
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one."""
-    target = check_writable(path)
+    target = Path(path)
     payload = encoded(data)
-    with open_dir(target.parent if str(target.parent) else Path("."), str(target)) as dir_fd:
+    with open_dir(_parent(target), str(target)) as dir_fd:
         check_target(dir_fd, target.name, str(target))
         temp = write_temp(dir_fd, target.name, payload, mode, str(target))
         try:

@@ -48,8 +48,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _open_bounded(p: Path) -> int:
-    """An fd for reading `p`: a regular file or a pipe, never a device, socket or directory.
+def _open_bounded(p: Path) -> tuple[int, int]:
+    """An fd for reading `p`, and its size: a regular file or a pipe, never a device, socket or directory.
 
     Opened non-blocking so a FIFO without a writer cannot hang the open; /dev/zero and the like are
     refused by type, since their size (0) says nothing about how much they would yield."""
@@ -61,21 +61,21 @@ def _open_bounded(p: Path) -> int:
         raise SeccompGenError("is a directory, expected a file", path=str(p)) from None
     except OSError as exc:
         raise SeccompGenError(f"cannot read: {exc.strerror}", path=str(p)) from None
-    mode = os.fstat(fd).st_mode
-    kind = _REFUSED_KINDS.get(stat.S_IFMT(mode))
+    info = os.fstat(fd)
+    kind = _REFUSED_KINDS.get(stat.S_IFMT(info.st_mode))
     if kind is not None:
         os.close(fd)
         raise SeccompGenError(f"is a {kind}, expected a regular file", path=str(p))
     os.set_blocking(fd, True)
-    return fd
+    return fd, info.st_size
 
 
 def read_bounded(path: str | Path, limit: int = MAX_JSON_BYTES) -> bytes:
     """The bytes of a regular file or a pipe, refusing anything that yields more than `limit`."""
     p = Path(path)
-    fd = _open_bounded(p)
+    fd, size = _open_bounded(p)
     try:
-        if os.fstat(fd).st_size > limit:
+        if size > limit:
             raise SeccompGenError(f"file is larger than {limit} bytes", path=str(p))
         chunks: list[bytes] = []
         total = 0

@@ -47,9 +47,10 @@ ARCH_NAMES: dict[int, str] = {token: name for name, token in ARCH_TOKENS.items()
 #: On x86_64, a syscall number with this bit set is an x32-ABI call (arch token stays x86_64).
 X32_SYSCALL_BIT = 0x40000000
 
+#: The name of a number libseccomp cannot name (at most 10 digits: no int has more).
 _UNNAMED = re.compile(r"^syscall_(0|[1-9]\d{0,9})$")
 #: seccomp_data.nr is a C int: no syscall number is larger.
-_MAX_INT = 2**31 - 1
+MAX_NR = 2**31 - 1
 _RAW_ARCH = re.compile(r"^audit_arch_[0-9a-f]{8}$")
 
 
@@ -102,6 +103,12 @@ def name_of(arch: str, nr: int) -> str | None:
         _libc.free(ptr)
 
 
+def unnamed_number(name: str) -> int | None:
+    """The number in a `syscall_<nr>` name (possibly above MAX_NR), or None for any other name."""
+    unnamed = _UNNAMED.match(name)
+    return int(unnamed.group(1)) if unnamed else None
+
+
 @functools.lru_cache(maxsize=8192)
 def number_of(arch: str, name: str) -> int | None:
     """The number of `name` on `arch`, or None when that arch has no such syscall.
@@ -109,10 +116,9 @@ def number_of(arch: str, name: str) -> int | None:
     libseccomp answers negative pseudo-numbers for syscalls that exist elsewhere but not on this
     arch (socketcall on x86_64): those are None too. `syscall_<nr>` names map back to `nr`.
     """
-    unnamed = _UNNAMED.match(name)
-    if unnamed:
-        nr = int(unnamed.group(1))
-        return nr if nr <= _MAX_INT else None
+    nr = unnamed_number(name)
+    if nr is not None:
+        return nr if nr <= MAX_NR else None
     nr = int(_lib.seccomp_syscall_resolve_name_arch(ARCH_TOKENS[arch], name.encode()))
     if nr >= 0:
         return nr

@@ -78,12 +78,10 @@ class _DenialTable:
     def action(self, action: str, errno_ret: int | None) -> int:
         if action == LOG:  # allowed, but reported: a learning profile's misses are what verify is for
             denial = Denial(LOG, 0)
-            if denial not in self.entries:
-                self.entries.append(denial)
-            return int(pyseccomp.TRACE(self.entries.index(denial)))
-        if action in PERMISSIVE_ACTIONS:
+        elif action in PERMISSIVE_ACTIONS:
             return action_value(action, errno_ret)
-        denial = _denial(action, errno_ret)
+        else:
+            denial = _denial(action, errno_ret)
         if denial not in self.entries:
             self.entries.append(denial)
         return int(pyseccomp.TRACE(self.entries.index(denial)))

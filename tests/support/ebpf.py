@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 from seccomp_gen.ground.errors import SeccompGenError
 
@@ -19,3 +21,13 @@ def unavailable() -> str | None:
     except (SeccompGenError, OSError) as exc:
         return f"BPF is not usable here: {exc}"
     return None
+
+
+def remove_cgroup(path: Path, seconds: float = 10) -> None:
+    """rmdir a test's cgroup once its processes are gone (the kernel frees it a moment after)."""
+    deadline = time.monotonic() + seconds
+    while path.exists() and time.monotonic() < deadline:
+        try:
+            path.rmdir()
+        except OSError:
+            time.sleep(0.02)
