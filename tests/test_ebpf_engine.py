@@ -180,9 +180,12 @@ def test_cgroup_is_removed_after_the_run(tmp_path: Path) -> None:
 
 @pytest.fixture
 def recorder_of_sleep(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    # SIGINT at its default, as in a terminal: run in the background of a shell (`cmd &`), the test
+    # would inherit it ignored, and the recorder rightly keeps it ignored for CMD (launch/signals.py)
     proc = subprocess.Popen([sys.executable, "-m", "seccomp_gen", "record", "--engine", "ebpf", "-o",
                              str(tmp_path / "r.json"), "--", "/bin/sleep", "30"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         yield proc
     finally:
