@@ -240,3 +240,16 @@ def test_signal_restart_and_return_are_implied(baseline: str) -> None:
     assert set(implied) == {"restart_syscall", "rt_sigreturn"} and not any(a.widening for a in implied.values())
     rules = [r for r in result.profile.rules if "rt_sigreturn" in r.names]
     assert "signal restart/return" in rules[0].comment
+
+
+@pytest.mark.parametrize("baseline", ["crio", "containers-common", "moby"])
+@pytest.mark.parametrize("maker", ["clone", "clone3"])
+def test_futex_is_implied_by_threads(baseline: str, maker: str) -> None:
+    """A thread that finished before pthread_join was called leaves no futex in the recording; the
+    next run, where it had not, waits in futex: so a program that made a thread or child gets it."""
+    plain, _ = generate(make_recording({X86_64: dict(BASIC)}), baseline)
+    assert "futex" not in plain.profile.names()
+    result, ctx = generate(rec_with(**{maker: None}), baseline)
+    assert answer(program(result.profile, ctx), X86_64, "futex").allowed
+    implied = {a.name: a for a in result.findings.added if a.origin == "implied"}
+    assert "futex" in implied and not implied["futex"].widening and "timing" in implied["futex"].detail

@@ -27,7 +27,7 @@ class AddedOrigin(StrEnum):
     """Why a syscall the workload was not seen making is in the profile."""
 
     RUNTIME = "runtime"  # the OCI runtime calls it after loading the filter
-    IMPLIED = "implied"  # made on the program's behalf (signal restart/return)
+    IMPLIED = "implied"  # made on the program's behalf (signal restart/return, thread waits)
     FALLBACK = "fallback"  # the C library's fallback for a call answered ENOSYS
     EXTRA = "extra"  # --allow-extra
     LIBSECCOMP = "libseccomp"  # libseccomp needs it for the filter to load (socketcall)
