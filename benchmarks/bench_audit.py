@@ -1,10 +1,13 @@
-"""Audit-log reading throughput (MB/s) and peak RSS: `record --audit-log` against ausearch.
+"""Audit-log reading throughput (MB/s) and memory: `record --audit-log` against ausearch.
 
 Part of benchmarks/bench.py (`--only audit`). One generated realistic audit.log (gen_audit_log.py)
 is read by `seccomp-gen record --audit-log`, `ausearch --raw -m SECCOMP,SYSCALL -if` (the same
-record selection, no interpretation) and `ausearch -i -if` (everything, interpreted). The reader
-is also run on a quarter-size log: equal peak RSS at both sizes is the constant-memory evidence.
-ausearch reads the file only; the auditd daemon is never started.
+record selection, no interpretation) and `ausearch -i -if` (everything, interpreted); ours also on
+one CPU (taskset: the reader then starts no workers), to show what the parallel path gains.
+Memory: the largest process's peak RSS (wait4) and the peak sum of the process tree's PSS
+(workers included, sampled every 20 ms). The reader is also run on a quarter-size log: equal
+peak memory at both sizes is the constant-memory evidence. ausearch reads the file only; the
+auditd daemon is never started.
 """
 
 from __future__ import annotations
@@ -22,9 +25,16 @@ from timing import median_of, run_once
 SEccomp_GEN = [sys.executable, "-m", "seccomp_gen"]
 
 
+OURS = "seccomp-gen record --audit-log"
+ONE_CPU = "seccomp-gen record --audit-log, 1 CPU (taskset)"
+
+
 def commands(log: Path, out: Path) -> dict[str, list[str]]:
+    ours = [*SEccomp_GEN, "record", "--audit-log", str(log), "-o", str(out)]
     result = {
-        "seccomp-gen record --audit-log": [*SEccomp_GEN, "record", "--audit-log", str(log), "-o", str(out)],
+        OURS: ours,
+        # The one-core path: with one CPU in its affinity the reader starts no workers.
+        ONE_CPU: ["taskset", "-c", "0", *ours],
         "ausearch --raw -m SECCOMP,SYSCALL": ["ausearch", "--raw", "-m", "SECCOMP,SYSCALL", "-if", str(log)],
         "ausearch -i": ["ausearch", "-i", "-if", str(log)],
     }
@@ -34,7 +44,7 @@ def commands(log: Path, out: Path) -> dict[str, list[str]]:
 
 
 def _measure(name: str, cmd: list[str], size: int, reps: int, out: Path) -> dict[str, Any]:
-    cell = median_of(lambda: run_once(cmd), reps)
+    cell = median_of(lambda: run_once(cmd, sample_memory=name.startswith("seccomp-gen")), reps)
     cell["mb"] = size / 1e6
     cell["mb_per_s"] = size / 1e6 / cell["wall_s"]
     if name.startswith("seccomp-gen"):
@@ -53,8 +63,9 @@ def run(tmp: Path, megabytes: float, reps: int, log: Callable[[str], None]) -> d
     cells: dict[str, Any] = {}
     for name, cmd in commands(big, out).items():
         cells[name] = _measure(name, cmd, size, reps, out)
-        log(f"audit {name:34} {cells[name]['mb_per_s']:7.1f} MB/s, peak RSS {cells[name]['maxrss_mb']:.0f} MB")
-    name = "seccomp-gen record --audit-log"
+        log(f"audit {name:34} {cells[name]['mb_per_s']:7.1f} MB/s, peak RSS {cells[name]['maxrss_mb']:.0f} MB, "
+            f"process tree PSS {cells[name]['tree_pss_mb']:.0f} MB")
+    name = OURS
     quarter = _measure(name, commands(small, out)[name], small.stat().st_size, reps, out)
     cells[f"{name} (quarter-size log)"] = quarter
     log(f"audit {name} on {quarter['mb']:.0f} MB: peak RSS {quarter['maxrss_mb']:.0f} MB")

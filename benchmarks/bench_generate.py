@@ -35,17 +35,18 @@ def build_recording(path: Path) -> tuple[int, int]:
             if len(names) >= limit:
                 break
             if name is not None and syscalls.number_of(arch, name) is not None:  # loadable back
-                collector.add(token, nr, 1000 + nr, "/usr/bin/app", (0, 0, 0, 0, 0, 0))
+                for value in range(4):  # four values of each argument: what --narrow-args narrows to
+                    collector.add(token, nr, 1000 + nr, "/usr/bin/app", (value, value, value, 0, 0, 0))
                 names.add(name)
     rec = collector.build(engine="ptrace", command=("/usr/bin/app",), exit_status=0, processes=[])
     recording.dump(rec, path)
     return sum(len(uses) for uses in rec.syscalls.values()), len(rec.names())
 
 
-def command(recording_path: Path, out: Path) -> list[str]:
+def command(recording_path: Path, out: Path, *extra: str) -> list[str]:
     script = shutil.which("seccomp-gen", path=str(Path(sys.executable).parent))
     prefix = [script] if script else [sys.executable, "-m", "seccomp_gen"]
-    return [*prefix, "generate", str(recording_path), "--name", "bench", "--out", str(out)]
+    return [*prefix, "generate", str(recording_path), "--name", "bench", "--out", str(out), *extra]
 
 
 def run(tmp: Path, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
@@ -57,5 +58,10 @@ def run(tmp: Path, reps: int, log: Callable[[str], None]) -> dict[str, Any]:
         raise RuntimeError(f"{' '.join(cmd)} failed")
     artifacts = sorted(p.name for p in (tmp / "gen-out").iterdir())
     log(f"generate {pairs} syscalls ({names} names): wall {cell['wall_s']:.3f} s, artifacts {artifacts}")
+    narrow_cmd = command(path, tmp / "gen-narrow", "--narrow-args")
+    narrow = median_of(lambda: run_once(narrow_cmd), max(reps, 5))
+    if narrow["failed_runs"]:
+        raise RuntimeError(f"{' '.join(narrow_cmd)} failed")
+    log(f"generate --narrow-args: wall {narrow['wall_s']:.3f} s")
     return {**cell, "syscalls": pairs, "distinct_names": names, "artifacts": artifacts, "target_s": TARGET_S,
-            "command": " ".join(cmd[1:] if cmd[0].endswith("seccomp-gen") else cmd)}
+            "command": " ".join(cmd[1:] if cmd[0].endswith("seccomp-gen") else cmd), "narrow_args": narrow}

@@ -55,14 +55,17 @@ def text_table(data: dict[str, Any]) -> str:
         gen = data["generate"]
         lines.append(f"\ngenerate, {gen['syscalls']} syscalls ({gen['distinct_names']} names), all artifacts: "
                      f"wall {gen['wall_s']:.3f} s, cpu {gen['cpu_s']:.3f} s (target < {gen['target_s']} s)")
+        if "narrow_args" in gen:
+            lines.append(f"generate --narrow-args, same recording: wall {gen['narrow_args']['wall_s']:.3f} s")
     if "audit" in data:
         audit = data["audit"]
         raw = audit["runs"].get(RAW, {}).get("mb_per_s")
         lines.append(f"\naudit log {audit['log_mb']:.0f} MB, {audit['log_lines']} lines")
-        lines.append(f"{'reader':50} {'MB/s':>7} {'wall s':>8} {'cpu s':>8} {'RSS MB':>7} {'/raw':>6}")
+        lines.append(f"{'reader':50} {'MB/s':>7} {'wall s':>8} {'cpu s':>8} {'RSS MB':>7} {'PSS MB':>7} {'/raw':>6}")
         for name, cell in audit["runs"].items():
+            pss = _fmt(cell.get("tree_pss_mb") or None, ".0f")
             lines.append(f"{name:50} {cell['mb_per_s']:7.1f} {cell['wall_s']:8.3f} {cell['cpu_s']:8.3f} "
-                         f"{cell['maxrss_mb']:7.0f} {_fmt(_ratio(cell['mb_per_s'], raw)):>6}")
+                         f"{cell['maxrss_mb']:7.0f} {pss:>7} {_fmt(_ratio(cell['mb_per_s'], raw)):>6}")
     if "startup" in data:
         lines.append(f"\nstart-up, median of {data['startup']['reps']} (min-max)")
         for name, cell in data["startup"]["exec"].items():
@@ -125,19 +128,22 @@ def markdown(data: dict[str, Any]) -> str:
         out.extend(_own_time_table(data["record"]))
     if "generate" in data:
         gen = data["generate"]
+        narrow = f"; with `--narrow-args` {gen['narrow_args']['wall_s']:.3f} s" if "narrow_args" in gen else ""
         out.append(f"`seccomp-gen generate` (all six artifacts, {gen['syscalls']} syscalls / {gen['distinct_names']} "
-                   f"names on x86_64 + i386): {gen['wall_s']:.3f} s wall including interpreter start "
+                   f"names on x86_64 + i386): {gen['wall_s']:.3f} s wall including interpreter start{narrow} "
                    f"(target < {gen['target_s']} s).")
         out.append("")
     if "audit" in data:
         audit = data["audit"]
         raw = audit["runs"].get(RAW, {}).get("mb_per_s")
-        out.append(f"| reading a {audit['log_mb']:.0f} MB audit.log | MB/s | x ausearch --raw | peak RSS |")
-        out.append("|---|---|---|---|")
+        out.append(f"| reading a {audit['log_mb']:.0f} MB audit.log | MB/s | x ausearch --raw | peak RSS, largest "
+                   "process | peak PSS, all processes |")
+        out.append("|---|---|---|---|---|")
         for name, cell in audit["runs"].items():
             label = name if "quarter" not in name else f"{name.split(' (')[0]} ({cell['mb']:.0f} MB log)"
+            pss = f"{cell['tree_pss_mb']:.0f} MB" if cell.get("tree_pss_mb") else "-"
             out.append(f"| `{label}` | {cell['mb_per_s']:.1f} | {_fmt(_ratio(cell['mb_per_s'], raw))} | "
-                       f"{cell['maxrss_mb']:.0f} MB |")
+                       f"{cell['maxrss_mb']:.0f} MB | {pss} |")
         out.append("")
     if "startup" in data:
         st = data["startup"]
@@ -152,9 +158,11 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _target(name: str, value: float | None, target: float | None, unit: str, how: str) -> dict[str, Any]:
-    return {"name": name, "value": value, "target": target, "unit": unit, "how": how,
-            "met": None if value is None or target is None else value <= target}
+def _target(name: str, value: float | None, target: float | None, unit: str, how: str,
+            at_least: bool = False) -> dict[str, Any]:
+    met = None if value is None or target is None else (value >= target if at_least else value <= target)
+    return {"name": name, "value": value, "target": target, "unit": unit, "how": how, "at_least": at_least,
+            "met": met}
 
 
 def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -182,6 +190,9 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
             _target("C floor tracer / native, (a) getppid loop", _ratio(wall(FLOOR), wall(NATIVE)), None, "x",
                     "whole-process wall time"),
         ]
+    out += _ebpf_targets(data.get("record", {}))
+    out += _generate_targets(data.get("generate", {}))
+    out += _audit_targets(data.get("audit", {}))
     startup = data.get("startup", {})
     for name, cell in startup.get("exec", {}).items():
         if name != NATIVE:
@@ -193,14 +204,53 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+EBPF = "record --engine ebpf"
+EBPF_LIMITS = {LOOP: 2.0, "b_python_realistic": 1.2}
+
+
+def _ebpf_targets(record: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for workload, limit in EBPF_LIMITS.items():
+        cells = record.get(workload, {})
+        if EBPF in cells:
+            out.append(_target(f"ebpf / native, {workload}", _ratio(cells[EBPF]["wall_s"], cells.get(NATIVE, {}).get(
+                "wall_s")), limit, "x", "whole-process wall time, the recorder's start-up and finish included"))
+    return out
+
+
+def _generate_targets(gen: dict[str, Any]) -> list[dict[str, Any]]:
+    if not gen:
+        return []
+    name = f"generate, {gen['distinct_names']} names, all artifacts"
+    out = [_target(name, gen["wall_s"], gen["target_s"], "s", "whole-process wall time")]
+    if "narrow_args" in gen:
+        out.append(_target(f"{name}, --narrow-args", gen["narrow_args"]["wall_s"], gen["target_s"], "s",
+                           "whole-process wall time"))
+    return out
+
+
+def _audit_targets(audit: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = audit.get("runs", {})
+    ours, raw = runs.get("seccomp-gen record --audit-log"), runs.get(RAW)
+    if ours is None:
+        return []
+    how = f"MB/s on the {audit['log_mb']:.0f} MB log, in one run"
+    return [_target("audit log / ausearch --raw", _ratio(ours["mb_per_s"], (raw or {}).get("mb_per_s")), 3.0, "x", how,
+                    at_least=True),
+            _target("audit log reader, peak RSS of its largest process", ours["maxrss_mb"], 50.0, "MB", "wait4"),
+            _target("audit log reader, peak PSS of all its processes", ours.get("tree_pss_mb"), 50.0, "MB",
+                    "sampled from /proc every 20 ms")]
+
+
 def targets_table(data: dict[str, Any]) -> str:
     rows = data.get("targets") or targets(data)
     if not rows:
         return ""
     out = ["| measure | this run | target | met |", "|---|---|---|---|"]
     for t in rows:
-        value = "-" if t["value"] is None else f"{t['value']:.3g}{' ms' if t['unit'] == 'ms' else 'x'}"
-        target = "-" if t["target"] is None else f"<= {t['target']:g}{' ms' if t['unit'] == 'ms' else 'x'}"
+        unit = "x" if t["unit"] == "x" else f" {t['unit']}"
+        value = "-" if t["value"] is None else f"{t['value']:.3g}{unit}"
+        target = "-" if t["target"] is None else f"{'>=' if t.get('at_least') else '<='} {t['target']:g}{unit}"
         met = {True: "yes", False: "**no**", None: "-"}[t["met"]]
         out.append(f"| {t['name']} ({t['how']}) | {value} | {target} | {met} |")
     return "\n".join(out)

@@ -124,10 +124,10 @@ def test_serial_runs_with_times_are_seen_as_one_by_one(steps: list[tuple[int, in
     for step, later in steps:
         serial, seconds = max(serial + step, 0), seconds + later
         serials.append(serial)
-        stamps.append(str(seconds))
+        stamps.append(seconds)
     one_by_one, in_runs = SerialTracker(), SerialTracker()
     for serial, stamp in zip(serials, stamps, strict=True):
-        one_by_one.see(serial, int(stamp))
+        one_by_one.see(serial, stamp)
     in_runs.see_all(serials, stamps)
     assert (in_runs.last, in_runs.holes, in_runs.final_missing, in_runs.gaps, len(in_runs.boots)) == \
         (one_by_one.last, one_by_one.holes, one_by_one.final_missing, one_by_one.gaps, len(one_by_one.boots))

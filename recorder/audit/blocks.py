@@ -14,6 +14,7 @@ either way, only the speed differs (tests/test_audit_blocks.py checks one agains
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterator
 from operator import itemgetter
 from typing import NamedTuple
@@ -45,8 +46,12 @@ _SYSCALL_BODY = (r"arch=([0-9a-f]+ syscall=[0-9]+) (?:success=\S+ exit=\S+ )?"
 #: fields of the layout that fitted (all None when none did). SECCOMP: 4 pid, 5 the comm and exe
 #: values ("COMM exe=EXE"), 6 arch and syscall ("ARCH syscall=NR"), 7 code. SYSCALL: 8 arch and
 #: syscall, 9 "a0=.. a1=.. a2=.. a3=..", 10 ppid, 11 pid, 12 comm and exe.
-_TARGETS = re.compile(r"\ntype=(?:(SECCOMP)|SYSCALL) msg=audit\((?:([0-9]{10}\.[0-9]{3})|(\d+)(?:\.(\d+))?):"
-                      rf"\d+\):[^\S\n]?+(?(1)(?:{_SECCOMP_BODY})?|(?:{_SYSCALL_BODY})?)[^\n]*")
+_TARGET_LINE = (r"type=(?:(SECCOMP)|SYSCALL) msg=audit\((?:([0-9]{10}\.[0-9]{3})|(\d+)(?:\.(\d+))?):"
+                rf"\d+\):[^\S\n]?+(?(SECCOMP_GROUP)(?:{_SECCOMP_BODY})?|(?:{_SYSCALL_BODY})?)[^\n]*")
+_TARGETS = re.compile(r"\n" + _TARGET_LINE.replace("SECCOMP_GROUP", "1"))
+#: _TARGETS with the whole line first (a lookahead group): findall() rows for bulk.py, whose
+#: indices are those of _TARGETS's groups plus one.
+TARGET_ROWS = re.compile(r"\n(?=([^\n]*))" + _TARGET_LINE.replace("SECCOMP_GROUP", "2"))
 _MAX_ARCH = 2**32
 _MEMO_MAX = 4096
 
@@ -56,21 +61,31 @@ class Scan(NamedTuple):
 
     text: str  # "\n" + the block's text: every line starts at a "\n"
     types: set[str]  # the distinct type names as written
-    serials: list[int]  # every line's serial, in order
-    seconds: list[str]  # every line's time in whole seconds, "" if not 10 digits: which boot a serial is of
+    serials: array[int]  # every line's serial, in order
+    seconds: array[int]  # every line's time in whole seconds, 0 if not 10 digits: which boot a serial is of
 
 
 def scan(block: Block) -> Scan | None:
     """The header pass over a block, or None when a line of it does not start with auditd's header."""
-    if not block.plain or not block.text.startswith("type="):  # kernel log, journal, node=: not worth a pass
+    if not block.plain:
         return None
-    text = "\n" + block.text
+    found = scan_text(block.text)
+    if found is not None:
+        block.count = len(found.serials)
+    return found
+
+
+def scan_text(block_text: str) -> Scan | None:
+    """scan() of a plain block's text (its lines joined by "\\n", no CR, no over-long line)."""
+    if not block_text.startswith("type="):  # kernel log, journal, node=: not worth a pass
+        return None
+    text = "\n" + block_text
     rows = _HEADERS.findall(text)
-    block.count = len(rows)
     types = set(map(itemgetter(0), rows))
     if "" in types:
         return None
-    return Scan(text, types, list(map(int, map(itemgetter(2), rows))), list(map(itemgetter(1), rows)))
+    serials = array("q", map(int, map(itemgetter(2), rows)))
+    return Scan(text, types, serials, array("q", map(int, map("0".__add__, map(itemgetter(1), rows)))))
 
 
 Match = re.Match[str]

@@ -62,7 +62,7 @@ class AuditLogEngine(AuditReader):
             "other_audit_records": stats.other_records,
             "non_audit_lines": stats.not_audit,
             "malformed_records": stats.malformed,
-            "processes_not_listed": stats.processes_not_listed,
+            "processes_not_listed": self.processes_not_listed,
             "first_record": stats.first_ts,
             "last_record": stats.last_ts,
             "nodes": sorted(stats.nodes),

@@ -131,7 +131,7 @@ def _open(path: str) -> tuple[BinaryIO, BinaryIO, _Counted | None, int]:
     return buffered, buffered, None, size
 
 
-def _check_text(head: bytes, path: str) -> None:
+def check_text(head: bytes, path: str) -> None:
     if b"\0" in head:
         raise SeccompGenError("binary file (NUL bytes), expected an audit log", path=path)
     try:
@@ -208,9 +208,9 @@ def read_blocks(path: str, progress: Callable[[str], None] | None = None, limits
             head = stream.peek(4096)[:4096] if hasattr(stream, "peek") else b""
         except (OSError, EOFError) as exc:
             raise SeccompGenError(f"cannot read: {exc}", path=path) from None
-        _check_text(head, path)
+        check_text(head, path)
         read = getattr(stream, "read1", stream.read)  # read1: what a pipe has now, not a full block
-        splitter, total = _Splitter(), 0
+        splitter, total = Splitter(), 0
         while True:
             try:
                 data = read(BLOCK)
@@ -225,6 +225,11 @@ def read_blocks(path: str, progress: Callable[[str], None] | None = None, limits
     finally:
         if path != "-":
             raw.close()
+
+
+def progress_meter(path: str, report: Callable[[str], None] | None, size: int) -> _Progress:
+    """The progress display of a regular file `size` bytes long (parallel.py)."""
+    return _Progress(path, report, size, None)
 
 
 class _Progress:
@@ -249,7 +254,7 @@ class _Progress:
 BLOCK = 256 * 1024
 
 
-class _Splitter:
+class Splitter:
     """Cuts a byte stream into lines as readline(MAX_LINE + 1) did: a line of more than MAX_LINE
     bytes (without its newline) becomes None, trailing CR/LF are stripped, text is UTF-8 with
     undecodable bytes kept (surrogateescape)."""

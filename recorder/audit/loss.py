@@ -12,6 +12,7 @@ goes to the tracker its serial and time fit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from seccomp_gen.recorder.audit.tables import tables
@@ -168,39 +169,37 @@ class SerialTracker:
         self._closed_gaps += boot.gaps + jumped
         boot.origin = None  # a chain of trackers is never kept alive
 
-    def see_all(self, serials: list[int], stamps: list[str] | None = None) -> None:
-        """see() each serial in order, with its time when `stamps` gives it (10-digit seconds, ""
-        when unknown: such texts compare as their numbers do). In a complete trail the serials only
-        repeat (records of one event) or step by one, a run of them then only moves `last` (and the
-        newest time): that is checked at C speed, a run at a time, and only a run that does
-        something else is seen serial by serial."""
+    def see_all(self, serials: Sequence[int], seconds: Sequence[int] | None = None) -> None:
+        """see() each serial in order, with its time when `seconds` gives it (whole seconds, 0 when
+        unknown). In a complete trail the serials only repeat (records of one event) or step by
+        one, a run of them then only moves `last` (and the newest time): that is checked at C
+        speed, a run at a time, and only a run that does something else is seen serial by serial."""
         for start in range(0, len(serials), _RUN):
-            run = serials[start:start + _RUN]
+            run = list(serials[start:start + _RUN])
             if self.current is None:
-                self.see(run[0], _time(stamps, start))
+                self.see(run[0], _time(seconds, start))
             current = self.current
             assert current is not None
             if run[0] - current.last in (0, 1) and run == sorted(run) and len(set(run)) == run[-1] - run[0] + 1:
                 current.last = run[-1]  # non-decreasing, and every number between its ends is in it
-                newest = max(stamps[start:start + _RUN]) if stamps is not None else ""
-                if newest and int(newest) > current.newest:
-                    current.newest = int(newest)
+                newest = max(seconds[start:start + _RUN]) if seconds is not None else 0
+                if newest and newest > current.newest:
+                    current.newest = newest
                 continue
             for index, serial in enumerate(run, start):
-                self.see(serial, _time(stamps, index))
+                self.see(serial, _time(seconds, index))
 
 
-def _time(stamps: list[str] | None, index: int) -> int | None:
+def _time(seconds: Sequence[int] | None, index: int) -> int | None:
     """The time of see_all()'s serial `index`, None when unknown."""
-    stamp = stamps[index] if stamps is not None else ""
-    return int(stamp) if stamp else None
+    return (seconds[index] or None) if seconds is not None else None
 
 
 def may_report_loss(text: str) -> bool:
     """Cheap pre-check before the loss regexes, for a line or a whole block of lines: every loss
-    message holds one of these words, and most lines and most blocks hold none."""
-    return ("lost" in text or "suppress" in text or "exceeded" in text or "overflow" in text
-            or "ropping" in text)
+    message holds one of the patterns' needles (recorder/data/audit.json), most lines and most
+    blocks hold none."""
+    return any(needle in text for needle in tables().loss_needles)
 
 
 @dataclass

@@ -12,14 +12,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import count, repeat
-from typing import Any
 
 from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.errors import SeccompGenError
-from seccomp_gen.recorder.audit import blocks
+from seccomp_gen.recorder.audit import blocks, parallel
 from seccomp_gen.recorder.audit.filter import AuditFilter
 from seccomp_gen.recorder.audit.inputs import MAX_LINE, Block, Limits, Line, read_blocks
 from seccomp_gen.recorder.audit.loss import BOOT_MARKERS, LossEvidence, Trails, may_report_loss
+from seccomp_gen.recorder.audit.processes import MAX_PROCESSES, ProcessTable
 from seccomp_gen.recorder.audit.records import (
     HEADER,
     Header,
@@ -31,7 +31,10 @@ from seccomp_gen.recorder.audit.records import (
     subject_of,
     type_name,
 )
+from seccomp_gen.recorder.audit.steps import Line as RecordLine
 from seccomp_gen.recorder.audit.subjects import Inventory
+from seccomp_gen.recorder.audit.summary import Blank, BlockSummary, RawLines
+from seccomp_gen.recorder.audit.summary import item_of as summary_item
 from seccomp_gen.recorder.audit.tables import tables
 from seccomp_gen.recorder.collector import Collector
 from seccomp_gen.recorder.interface import Log, quiet
@@ -39,16 +42,9 @@ from seccomp_gen.recorder.recording import Process
 
 #: An `ausearch -i` record: its timestamp is a local date, its fields are interpreted.
 INTERPRETED = re.compile(r"type=\w+ msg=audit\(\d+/\d+/\d+ ")
-#: At most this many processes are listed in the Recording (the syscall table is bounded anyway).
-MAX_PROCESSES = 10_000
+__all__ = ["MAX_PROCESSES", "MAX_REPORTED", "AuditReader"]
 _TARGET_TYPES = frozenset({"SECCOMP", "SYSCALL"})
 MAX_REPORTED = 20
-# How the fast path treats a record type (_kind): a SECCOMP/SYSCALL record, an event of its own (the
-# log is an unfiltered trail), another record, or one it leaves to the line loop (with its block).
-_TARGET, _STANDALONE, _OTHER, _ODD = "target", "standalone", "other", "odd"
-_KINDS_MAX = 1024
-_INF = float("inf")
-_STAMP_MAX = "9999999999.999~"  # sorts after every 10.3-digit timestamp (see _take_records)
 
 
 @dataclass
@@ -60,7 +56,6 @@ class _Stats:
     filtered_out: int = 0
     malformed: int = 0
     long_lines: int = 0
-    processes_not_listed: int = 0
     interpreted: int = 0  # `ausearch -i` lines: dates, names and users rewritten, not readable back
     first_ts: float | None = None
     last_ts: float | None = None
@@ -71,11 +66,9 @@ class _Stats:
 class AuditReader:
     """Reads audit log inputs into a Collector, with the statistics the Recording reports.
 
-    The block path's hot loop (_take_records) reads a record in the kernel's layout from the
-    regex's groups as records.event_of() reads it and counts it as _use() counts it, with the
-    running totals kept in locals until the end of the block; any other record (and all of them
-    when a filter needs more than the layout's fields) goes through _record() as in the line loop,
-    the collector's counts handed over first so it sees the records in their order.
+    A plain block of auditd's lines is summarised (summary.py: on this core, or on several by
+    parallel.py) and the summary applied (apply()); any other block goes through the line loop
+    (_take). Only apply(), _take() and _record() change the reader's state, in the input's order.
     """
 
     def __init__(self, inputs: Sequence[str], filt: AuditFilter | None = None, *, strict: bool = False,
@@ -91,18 +84,20 @@ class AuditReader:
         self.collector = Collector()
         self.loss = LossEvidence()
         self.stats = _Stats()
-        self._processes: dict[int, tuple[int, str]] = {}  # pid -> (ppid, exe): Processes only at the end
+        self._processes = ProcessTable(MAX_PROCESSES)  # Processes only at the end
         self.tables = tables()
         self._exec_seen = False
-        self._kinds: dict[str, str] = {}
         self._decoder = blocks.Decoder()
-        self._counts: dict[tuple[blocks.Key, tuple[int, ...]], list[Any]] = {}  # see _take_records()
+        self.jobs = parallel.default_jobs()  # processes that summarise blocks (1: this one only)
         f = self.filt
-        self._filtering = bool(f.pids or f.exes or f.comms or f.exclude_pids or f.since is not None
-                               or f.until is not None)
         self.inventory = Inventory()
         #: Every record through _record(): a label or node filter, or the inventory, needs its subj=/node.
         self._general = bool(f.sessions or f.subjects or f.nodes or f.exec_gate_pid is not None)
+
+    @property
+    def general(self) -> bool:
+        """Whether every record goes through _record() (filters that need more than the layout)."""
+        return self._general
 
     def list_subjects(self) -> None:
         """Keep the inventory of labels (--list-subjects): every record then takes the general path."""
@@ -123,152 +118,56 @@ class AuditReader:
                 and (not f.sessions or fields_ses in f.sessions))
 
     def read_input(self, path: str) -> None:
-        """Like feed(), a block of lines at a time: a block of auditd's own lines takes the fast
-        path (blocks.py), any other block the line loop. Loss messages are looked for only in the
-        blocks whose text holds one of their words (most blocks hold none)."""
-        trails = Trails()
-        number = 0
-        for block in read_blocks(path, self.progress, self.limits):
-            if block.plain and not block.text.strip("\n"):  # blank lines (a bomb of newlines): as _take() counts them
-                self.stats.lines += block.count
-                self.stats.not_audit += block.count
-            elif not self._take_block(block, path, number, trails):
-                self._take(zip(repeat(path), count(number + 1), block.lines), trails, may_report_loss(block.text))
-            number += block.count
+        """Like feed(), a block of lines at a time: a plain block of auditd's own lines is
+        summarised and applied, any other block goes through the line loop. A big regular file is
+        summarised on several cores (parallel.py), with the same result."""
+        trails, number = Trails(), 0
+        if self.jobs > 1 and parallel.worth_it(path, self.limits):
+            items = parallel.summaries(path, self, self.jobs)
+        else:
+            items = (self._summarise(block) for block in read_blocks(path, self.progress, self.limits))
+        for item in items:
+            self.take_item(item, path, number, trails)
+            number += item.lines
         self._end_input(path, trails)
 
-    def _take_block(self, block: Block, path: str, number: int, trails: Trails) -> bool:
-        """What _take() does with the lines of `block`, done a block at a time; False (nothing
-        done) when the block is not plain auditd lines of ordinary types."""
-        found = blocks.scan(block)
-        if found is None:
-            return False
-        kinds = [self._kind(name) for name in found.types]
-        if _ODD in kinds:
-            return False
-        self.stats.lines += block.count
-        if may_report_loss(block.text):
-            for index, line in enumerate(block.lines, number + 1):
-                assert line is not None  # a plain block has no over-long line
-                self.loss.scan(line, f"{path}:{index}")
-        trail = trails.of(None)  # auditd's own lines, no node prefix
-        trail.unfiltered = trail.unfiltered or _STANDALONE in kinds
-        trail.serials.see_all(found.serials, found.seconds)
-        used = self._take_records(found.text, path, number)
-        self.stats.other_records += block.count - used
-        return True
+    def _summarise(self, block: Block) -> BlockSummary | Blank | RawLines:
+        """What parallel.py's workers make of a block (summary.item_of), on this core."""
+        return summary_item(block, self.filt, self._general, self._decoder)
 
-    def _kind(self, type_text: str) -> str:
-        """How the fast path treats a record type as written (memoised; types are few)."""
-        kind = self._kinds.get(type_text)
-        if kind is None:
-            name = type_name(type_text)
-            if name in _TARGET_TYPES:
-                kind = _TARGET if type_text == name else _ODD  # "1326": the line loop handles numbers
-            elif name.startswith(self.tables.serial_exempt):
-                kind = _ODD  # not in the serial check: left to the line loop
-            else:
-                kind = _STANDALONE if name.startswith(self.tables.standalone) else _OTHER
-            if len(self._kinds) >= _KINDS_MAX:
-                self._kinds.clear()
-            self._kinds[type_text] = kind
-        return kind
-
-    def _take_records(self, text: str, path: str, number: int) -> int:
-        """The SECCOMP/SYSCALL records of a scanned block, in order; returns how many there were.
-        The hot loop, once per record (see the class docstring)."""
-        filt, processes, counts = self.filt, self._processes, self._counts
-        if self._general:
-            return self._take_records_generally(text, path, number)
-        decoder, lines, quotes, filtering = self._decoder, blocks.LineCounter(text, number), text.count, self._filtering
-        keys, names_memo, out_of_range = decoder.keys, decoder.names, blocks.OUT_OF_RANGE
-        used = matched = filtered = unlisted = 0
-        low, high, first, last = _INF, -_INF, _STAMP_MAX, ""  # times, and 10.3-digit stamps as text
-        timestamp = 0.0
-        for match in blocks.records(text):
-            used += 1
-            groups = match.groups()
-            seccomp = groups[0]
-            if seccomp:
-                pid_text, names_text, texts, ppid_text = groups[4], groups[5], (groups[6], groups[7]), None
-            else:
-                pid_text, names_text, texts, ppid_text = groups[11], groups[12], (groups[8], None), groups[10]
-            start, end = match.span()
-            entry, names = out_of_range, None
-            if pid_text is not None and not quotes('"', start, end) % 2:  # odd: an unterminated quote
-                entry = keys.get(texts) or decoder.key(texts)
-                names = names_memo.get(names_text) or decoder.names_of(names_text)
-            if entry is out_of_range or names is None:
-                self._flush()  # not in the layout: the general parser decides
-                self._record_line(text[start + 1: end], path, lines.number(start + 1))
-                continue
-            (count_key, watched), (comm, exe) = entry, names
-            ppid = int(ppid_text) if ppid_text is not None else None
-            if watched:
-                count_key = (count_key[0], blocks.arguments(groups[9]))
-            stamp, pid = groups[1], int(pid_text)
-            if filtering or not stamp:
-                timestamp = blocks.stamp_time(stamp) if stamp else blocks.timestamp(groups[2], groups[3])
-                if filtering and not (filt.wants_time(timestamp) and self._wanted(pid, exe, comm, None)):
-                    filtered += 1
-                    continue
-            matched += 1
-            if stamp:
-                first, last = (stamp if stamp < first else first), (stamp if stamp > last else last)
-            else:
-                low, high = min(low, timestamp), max(high, timestamp)
-            exe = exe or comm
-            found = counts.get(count_key)
-            if found is None:
-                counts[count_key] = [1, pid, exe]  # the first caller of this key in the block
-            else:
-                found[0] += 1
-            known = processes.get(pid)
-            if known is None or known[1] != exe or (not known[0] and ppid):
-                unlisted += self._note_process(pid, ppid, exe, known)
-        self._flush()
-        if last:
-            low, high = min(low, blocks.stamp_time(first)), max(high, blocks.stamp_time(last))
-        self._add_totals(matched, filtered, unlisted, low, high)
-        return used
-
-    def _note_process(self, pid: int, ppid: int | None, exe: str, known: tuple[int, str] | None) -> int:
-        """A new process, or a known one's latest exe after an exec; 1 when the table is full."""
-        if known is None:
-            if len(self._processes) >= MAX_PROCESSES:
-                return 1  # memory stays bounded on logs of whole fleets
-            self._processes[pid] = (ppid or 0, exe)
+    def take_item(self, item: BlockSummary | Blank | RawLines, path: str, number: int, trails: Trails) -> None:
+        """Apply one block's item; `number`: the number of the line before the block."""
+        if isinstance(item, BlockSummary):
+            self.apply(item, path, number, trails)
+        elif isinstance(item, Blank):  # blank lines (a bomb of newlines): as _take() counts them
+            self.stats.lines += item.lines
+            self.stats.not_audit += item.lines
         else:
-            self._processes[pid] = (ppid or known[0], exe)
-        return 0
+            self._take(zip(repeat(path), count(number + 1), item.texts), trails, item.loss_words)
 
-    def _add_totals(self, matched: int, filtered: int, unlisted: int, low: float, high: float) -> None:
-        """Add a block's totals from _take_records() to the stats (low/high: its first/last time)."""
+    def apply(self, summary: BlockSummary, path: str, number: int, trails: Trails) -> None:
+        """A plain block's summary, into the reader's state, as _take() would take its lines."""
+        self.stats.lines += summary.lines
+        for index, line in summary.loss_lines:
+            self.loss.scan(line, f"{path}:{number + index}")
+        trail = trails.of(None)  # auditd's own lines, no node prefix
+        trail.unfiltered = trail.unfiltered or summary.standalone
+        trail.serials.see_all(summary.serials, summary.seconds)
+        add, processes = self.collector.add, self._processes
+        for step in summary.steps:
+            if isinstance(step, RecordLine):
+                self._record_line(step.text, path, number + step.number)
+                continue
+            for (token, nr, action), args, records, pid, exe in step.counts:
+                add(token, nr, pid, exe, args, action=action, count=records)
+            processes.apply(step.transitions)
         stats = self.stats
-        stats.matched, stats.filtered_out = stats.matched + matched, stats.filtered_out + filtered
-        stats.processes_not_listed += unlisted
-        if matched:
+        stats.other_records += summary.other_records
+        stats.matched, stats.filtered_out = stats.matched + summary.matched, stats.filtered_out + summary.filtered
+        if summary.matched:
+            low, high = summary.low, summary.high
             stats.first_ts = low if stats.first_ts is None else min(stats.first_ts, low)
             stats.last_ts = high if stats.last_ts is None else max(stats.last_ts, high)
-
-    def _take_records_generally(self, text: str, path: str, number: int) -> int:
-        """_take_records() for filters that need more than the layout's fields: every record
-        through _record()."""
-        lines, used = blocks.LineCounter(text, number), 0
-        for match in blocks.records(text):
-            used += 1
-            start = match.start() + 1
-            self._record_line(text[start: match.end()], path, lines.number(start))
-        return used
-
-    def _flush(self) -> None:
-        """Hand the block's counts (_take_records) to the collector, in the order their keys first
-        came: the same totals, first callers, actions and argument values as adding the records one
-        by one."""
-        add = self.collector.add
-        for ((token, nr, action), args), (number, pid, exe) in self._counts.items():
-            add(token, nr, pid, exe, args, action=action, count=number)
-        self._counts.clear()
 
     def _record_line(self, line: str, path: str, number: int) -> None:
         match = HEADER.search(line)
@@ -372,18 +271,17 @@ class AuditReader:
             self.inventory.add(subj, node, event.exe, event.comm)
         exe = event.exe or event.comm
         self.collector.add(event.arch_token, event.nr, event.pid, exe, event.args, action=event.action, node=node)
-        known = self._processes.get(event.pid)
-        if known is None and len(self._processes) >= MAX_PROCESSES:
-            stats.processes_not_listed += 1  # memory stays bounded on logs of whole fleets
-            return
-        if known is None or known[1] != exe or (not known[0] and event.ppid):
-            ppid = event.ppid or (known[0] if known else 0)
-            self._processes[event.pid] = (ppid, exe)  # the latest exe after an exec
+        self._processes.note(event.pid, event.ppid, exe)
 
     @property
     def processes(self) -> dict[int, Process]:
         """The processes seen so far (at most MAX_PROCESSES), by pid, in the order they came."""
-        return {pid: Process(pid, ppid, exe, ()) for pid, (ppid, exe) in self._processes.items()}
+        return {pid: Process(pid, ppid, exe, ()) for pid, (ppid, exe) in self._processes.table.items()}
+
+    @property
+    def processes_not_listed(self) -> int:
+        """Records of processes that found the table full (memory stays bounded on fleets' logs)."""
+        return self._processes.not_listed
 
     def _gate_open(self, event: SyscallEvent) -> bool:
         """True from the gated pid's execve on; also from its first record under another exe, in

@@ -13,7 +13,7 @@ from seccomp_gen.ground.data import Each, load_table
 _SHAPE = {
     "_about": str,
     "record_types": Each(int),
-    "loss_patterns": [{"regex": str, "what": str}],
+    "loss_patterns": [{"regex": str, "needle": str, "what": str}],
     "hex_encoded_fields": [str],
     "serial_exempt_prefixes": [str],
     "standalone_event_prefixes": [str],
@@ -24,6 +24,7 @@ _SHAPE = {
 @dataclass(frozen=True)
 class LossPattern:
     regex: re.Pattern[str]
+    needle: str  # a literal every match holds: lines without any needle are not searched
     what: str
 
 
@@ -36,6 +37,12 @@ class AuditTables:
     standalone: tuple[str, ...]  # type prefixes that are events of their own: a log with them is unfiltered
     prefixes: tuple[re.Pattern[str], ...]  # what may stand before a header; groups `node`, `host`
 
+    @functools.cached_property
+    def loss_needles(self) -> tuple[str, ...]:
+        """The needles to look for: one that holds another is found whenever it is, so it is left out."""
+        needles = dict.fromkeys(p.needle for p in self.loss_patterns)
+        return tuple(n for n in needles if not any(other != n and other in n for other in needles))
+
     @staticmethod
     def action_of(code: int) -> str:
         """The seccomp action of a SECCOMP record's code= (the filter's return value)."""
@@ -47,7 +54,7 @@ def tables() -> AuditTables:
     raw = load_table("seccomp_gen.recorder", "data/audit.json", _SHAPE)
     return AuditTables(
         type_numbers=dict(raw["record_types"]),
-        loss_patterns=tuple(LossPattern(re.compile(p["regex"]), p["what"]) for p in raw["loss_patterns"]),
+        loss_patterns=tuple(LossPattern(re.compile(p["regex"]), p["needle"], p["what"]) for p in raw["loss_patterns"]),
         hex_fields=frozenset(raw["hex_encoded_fields"]),
         serial_exempt=tuple(raw["serial_exempt_prefixes"]),
         standalone=tuple(raw["standalone_event_prefixes"]),
