@@ -30,10 +30,12 @@ def run_once(cmd: Sequence[str], *, stdin: int | None = subprocess.DEVNULL, env:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peak = 0
-    while sample_memory and proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG if sample_memory else 0)
+        if pid:
+            break
         peak = max(peak, _tree_pss_kb(proc.pid))
         time.sleep(0.02)
-    _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode, peak)

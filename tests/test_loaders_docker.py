@@ -239,7 +239,7 @@ def test_a_crun_targeted_profile_does_not_start_in_dockerd(work: Path, daemon: d
     rec = recorded(work, rootfs, argv)
     crun = generated(rec, "crun", MODES[mode], work / f"gen-crun-{mode}")
     runc = generated(rec, "runc", MODES[mode], work / f"gen-runc-{mode}")
-    assert {"futex", "fstatfs"} <= names_of(runc) - names_of(crun)
+    assert "fstatfs" in names_of(runc) - names_of(crun)  # (futex too, unless the workload's clone implies it)
     result = dockerd.run(daemon, IMAGE, argv, crun, MODES[mode])
     assert result.returncode != 0 and result.stdout == b"", f"started under a crun profile: {result.why()}"
 
