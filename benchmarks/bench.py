@@ -42,8 +42,14 @@ def _log(message: str) -> None:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
-            "machine": platform.machine()}
+    """What the run's numbers are of: the CPU, memory, kernel, Python, and how busy the machine was."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    return {"cpus": os.cpu_count(), "cpu_model": model, "memory_gib": round(memory / 1024**2, 1),
+            "kernel": platform.release(), "python": platform.python_version(), "machine": platform.machine(),
+            "load_average_at_start": os.getloadavg()}
 
 
 def as_installed() -> None:
@@ -82,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             data["audit"] = bench_audit.run(tmp, audit_mb, reps, _log)
         if "startup" in parts:
             data["startup"] = bench_startup.run(tmp, args.startup_reps, _log)
+    data["load_average_at_end"] = os.getloadavg()
     data["targets"] = targets(data)
     print(text_table(data))
     print()

@@ -110,8 +110,15 @@ def _own_time_table(record: dict[str, Any]) -> list[str]:
 
 def markdown(data: dict[str, Any]) -> str:
     m = data["machine"]
-    out = [f"Machine: {m['cpus']} cores ({m['machine']}), kernel {m['kernel']}, Python {m['python']}; "
-           f"median of {data['reps']} runs after a discarded one{' (--quick sizes)' if data['quick'] else ''}.", ""]
+    model = f", {m['cpu_model']}" if m.get("cpu_model") else ""
+    memory = f", {m['memory_gib']} GiB" if m.get("memory_gib") else ""
+    load = ""
+    if m.get("load_average_at_start") and data.get("load_average_at_end"):
+        load = (f"; load average {m['load_average_at_start'][0]:.2f} at the start, "
+                f"{data['load_average_at_end'][0]:.2f} at the end")
+    out = [f"Machine: {m['cpus']} cores ({m['machine']}{model}){memory}, kernel {m['kernel']}, Python {m['python']}"
+           f"{load}. Run started {data.get('started', '?')}; median of {data['reps']} runs after a discarded one"
+           f"{' (--quick sizes)' if data['quick'] else ''}.", ""]
     if "record" in data:
         runners = list(dict.fromkeys(r for cells in data["record"].values() for r in cells))
         out.append("| workload | " + " | ".join(runners) + " |")
