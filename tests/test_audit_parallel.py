@@ -100,9 +100,11 @@ def _hostile_log(seed: int) -> bytes:
         boot[0] += 1 if rng.random() > 0.002 else rng.randrange(2, 40)  # a few events lost
         boot[1] += rng.random() / 50
         pid = 2100 + rng.randrange(40 if index < 4000 else 4000)  # later: more processes than the table holds
+        roll = rng.random()
+        if 0.014 <= roll < 0.020:
+            pid = 2100 + rng.randrange(40)  # a listed process, its pid written with a leading zero below
         exe = exes[(pid + (index // 1500)) % len(exes)]  # pids change exe (exec) now and then
         lines = _event(rng, boot[0], boot[1], pid, exe)
-        roll = rng.random()
         if roll < 0.004:
             lines.append(f"type=DAEMON_START msg=audit({boot[1]:.3f}:{rng.randrange(9999)}): op=start res=success")
             boot[0] = rng.randrange(1, 50)  # auditd restarted: the serials start again
@@ -116,6 +118,8 @@ def _hostile_log(seed: int) -> bytes:
             lines = ["kernel: audit: backlog limit exceeded", *lines]
         elif roll < 0.014:
             lines = [f"node=worker-1 {line}" for line in lines]
+        elif roll < 0.020:
+            lines = [line.replace(f" pid={pid} ", f" pid=0{pid} ") for line in lines]  # the same pid, written oddly
         out.extend(line.encode() for line in lines)
         if roll > 0.9995:
             out.append(b"type=USER_CMD msg=audit(1700000001.000:7): cmd=" + b"41" * (600 * 1024))  # over-long

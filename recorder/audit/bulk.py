@@ -27,13 +27,14 @@ _INF = float("inf")
 _odd = (1).__and__  # of a count: 1 when it is odd
 
 
-def summarise_uniform(text: str, decoder: blocks.Decoder
-                      ) -> tuple[list[Step], int, Totals] | None:
+def summarise_uniform(text: str, decoder: blocks.Decoder, listed: frozenset[str] | None = None
+                      ) -> tuple[list[Step], int, Totals, int] | None:
     """summary._records() of a scanned block's text, when every record is plain (see the module
-    docstring); None otherwise."""
+    docstring), and the records of pids not `listed` by a full process table (those are only
+    counted: they can no longer be listed); None otherwise."""
     rows = blocks.TARGET_ROWS.findall(text)
     if not rows:
-        return [], 0, (0, 0, _INF, -_INF)
+        return [], 0, (0, 0, _INF, -_INF), 0
     pids = list(map(max, map(itemgetter(_S_PID), rows), map(itemgetter(_Y_PID), rows)))  # one is ""
     stamps = list(map(itemgetter(_STAMP), rows))
     if "" in pids or "" in stamps or any(map(_odd, map(str.count, map(itemgetter(_LINE), rows), repeat('"')))):
@@ -43,11 +44,16 @@ def summarise_uniform(text: str, decoder: blocks.Decoder
     if exes is None:
         return None
     counts = _counts(rows, pids, names, exes, decoder)
-    transitions = _transitions(pids, list(map(itemgetter(_Y_PPID), rows)), names, exes)
     if counts is None:
         return None
+    ppids, unlisted = list(map(itemgetter(_Y_PPID), rows)), 0
+    if listed is not None:
+        kept = [index for index, pid in enumerate(pids) if pid in listed or pid[0] == "0"]  # 02101 is 2101
+        unlisted = len(pids) - len(kept)
+        pids, ppids, names = [pids[i] for i in kept], [ppids[i] for i in kept], [names[i] for i in kept]
+    transitions = _transitions(pids, ppids, names, exes)
     totals = (len(rows), 0, blocks.stamp_time(min(stamps)), blocks.stamp_time(max(stamps)))
-    return [Segment(counts, transitions)], len(rows), totals
+    return [Segment(counts, transitions)], len(rows), totals, unlisted
 
 
 def _exes(names: list[str], decoder: blocks.Decoder) -> dict[str, str] | None:

@@ -25,7 +25,7 @@ from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit import blocks
 from seccomp_gen.recorder.audit.filter import AuditFilter
 from seccomp_gen.recorder.audit.inputs import BLOCK, Block, Limits, Splitter, check_text, progress_meter
-from seccomp_gen.recorder.audit.summary import Item, item_of
+from seccomp_gen.recorder.audit.summary import How, Item, item_of
 
 if TYPE_CHECKING:
     from seccomp_gen.recorder.audit.reader import AuditReader
@@ -75,11 +75,11 @@ def summaries(path: str, reader: AuditReader, jobs: int) -> Iterator[Item]:
         pending: deque[AsyncResult[tuple[str | None, list[Item]]]] = deque()
         tasks = iter(enumerate(starts))
         for _ in range(jobs * WINDOW):
-            _submit(pool, pending, tasks, path, starts)
+            _submit(pool, pending, tasks, path, starts, None)
         done = 0
         while pending:
             error, items = pending.popleft().get()
-            _submit(pool, pending, tasks, path, starts)
+            _submit(pool, pending, tasks, path, starts, reader.listed_when_full)
             if error is not None:
                 raise SeccompGenError(f"cannot read: {error}", path=path)
             yield from items
@@ -91,12 +91,13 @@ def summaries(path: str, reader: AuditReader, jobs: int) -> Iterator[Item]:
 
 
 def _submit(pool: Pool, pending: deque[AsyncResult[tuple[str | None, list[Item]]]],
-            tasks: Iterator[tuple[int, int]], path: str, starts: list[int]) -> None:
+            tasks: Iterator[tuple[int, int]], path: str, starts: list[int], listed: frozenset[str] | None) -> None:
+    """The next range to a worker; `listed`: the full process table's pids, when it is full."""
     task = next(tasks, None)
     if task is not None:
         index, start = task
         end = starts[index + 1] if index + 1 < len(starts) else None  # the last task reads to the end
-        pending.append(pool.apply_async(_summarise_range, (path, start, end)))
+        pending.append(pool.apply_async(_summarise_range, (path, start, end, listed)))
 
 
 def _start_worker(filt: AuditFilter, general: bool) -> None:
@@ -106,16 +107,17 @@ def _start_worker(filt: AuditFilter, general: bool) -> None:
     _worker = (filt, general, blocks.Decoder())
 
 
-def _summarise_range(path: str, start: int, end: int | None) -> tuple[str | None, list[Item]]:
+def _summarise_range(path: str, start: int, end: int | None, listed: frozenset[str] | None
+                     ) -> tuple[str | None, list[Item]]:
     """(error, items) of the lines that start in [start, end) (end None: to the end of the file)."""
     assert _worker is not None
-    filt, general, decoder = _worker
+    how = How(*_worker, listed)
     try:
         with open(path, "rb") as raw:
             fd = raw.fileno()
             first = _line_start(fd, start)
             last = _line_start(fd, end) if end is not None else None
-            items = [item_of(block, filt, general, decoder) for block in _blocks(fd, first, last)]
+            items = [item_of(block, how) for block in _blocks(fd, first, last)]
     except OSError as exc:
         return exc.strerror or str(exc), []
     return None, items

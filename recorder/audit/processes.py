@@ -16,6 +16,15 @@ class ProcessTable:
         self.limit = limit
         self.table: dict[int, tuple[int, str]] = {}
         self.not_listed = 0
+        self._listed: frozenset[str] | None = None
+
+    @property
+    def listed_when_full(self) -> frozenset[str] | None:
+        """The listed pids (as the logs write them) once the table is full: then they never change,
+        and a summary may count the records of every other pid instead of listing them."""
+        if self._listed is None and len(self.table) >= self.limit:
+            self._listed = frozenset(map(str, self.table))
+        return self._listed
 
     def note(self, pid: int, ppid: int | None, exe: str, records: int = 1) -> None:
         """`records` records of `pid` with this parent (None: the record does not say) and exe.

@@ -33,7 +33,7 @@ from seccomp_gen.recorder.audit.records import (
 )
 from seccomp_gen.recorder.audit.steps import Line as RecordLine
 from seccomp_gen.recorder.audit.subjects import Inventory
-from seccomp_gen.recorder.audit.summary import Blank, BlockSummary, RawLines
+from seccomp_gen.recorder.audit.summary import Blank, BlockSummary, How, RawLines
 from seccomp_gen.recorder.audit.summary import item_of as summary_item
 from seccomp_gen.recorder.audit.tables import tables
 from seccomp_gen.recorder.collector import Collector
@@ -133,7 +133,7 @@ class AuditReader:
 
     def _summarise(self, block: Block) -> BlockSummary | Blank | RawLines:
         """What parallel.py's workers make of a block (summary.item_of), on this core."""
-        return summary_item(block, self.filt, self._general, self._decoder)
+        return summary_item(block, How(self.filt, self._general, self._decoder, self._processes.listed_when_full))
 
     def take_item(self, item: BlockSummary | Blank | RawLines, path: str, number: int, trails: Trails) -> None:
         """Apply one block's item; `number`: the number of the line before the block."""
@@ -161,6 +161,7 @@ class AuditReader:
             for (token, nr, action), args, records, pid, exe in step.counts:
                 add(token, nr, pid, exe, args, action=action, count=records)
             processes.apply(step.transitions)
+        processes.not_listed += summary.unlisted
         stats = self.stats
         stats.other_records += summary.other_records
         stats.matched, stats.filtered_out = stats.matched + summary.matched, stats.filtered_out + summary.filtered
@@ -277,6 +278,11 @@ class AuditReader:
     def processes(self) -> dict[int, Process]:
         """The processes seen so far (at most MAX_PROCESSES), by pid, in the order they came."""
         return {pid: Process(pid, ppid, exe, ()) for pid, (ppid, exe) in self._processes.table.items()}
+
+    @property
+    def listed_when_full(self) -> frozenset[str] | None:
+        """The process table's pids once it is full (ProcessTable.listed_when_full)."""
+        return self._processes.listed_when_full
 
     @property
     def processes_not_listed(self) -> int:

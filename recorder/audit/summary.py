@@ -49,6 +49,7 @@ class BlockSummary(NamedTuple):
     filtered: int
     low: float  # the earliest and latest time of a matched record in a Segment (inf/-inf: none)
     high: float
+    unlisted: int = 0  # records of pids the full process table does not list (How.listed)
 
 
 class Blank(NamedTuple):
@@ -71,13 +72,24 @@ class RawLines(NamedTuple):
 Item = BlockSummary | Blank | RawLines
 
 
-def item_of(block: Block, filt: AuditFilter, general: bool, decoder: blocks.Decoder) -> Item:
+class How(NamedTuple):
+    """What a summary depends on besides the text: the filter, whether every record goes to the
+    general parser, the decoder's memos, and - once the process table is full, when its pids can no
+    longer change - the listed pids (the records of any other pid are then only counted)."""
+
+    filt: AuditFilter
+    general: bool
+    decoder: blocks.Decoder
+    listed: frozenset[str] | None = None
+
+
+def item_of(block: Block, how: How) -> Item:
     """What the reader does with `block`, as a value: a summary, a count of blank lines, or the
     lines for the line loop."""
     if block.plain:
         if not block.text.strip("\n"):
             return Blank(block.count)
-        found = summarise(block.text, filt, general, decoder)
+        found = summarise(block.text, how)
         if found is not None:
             return found
     return RawLines(block.lines, may_report_loss(block.text))
@@ -95,7 +107,7 @@ def kind_of(type_text: str) -> str:
     return STANDALONE if name.startswith(audit.standalone) else OTHER
 
 
-def summarise(text: str, filt: AuditFilter, general: bool, decoder: blocks.Decoder) -> BlockSummary | None:
+def summarise(text: str, how: How) -> BlockSummary | None:
     """The summary of a plain block's text (its lines joined by "\\n"); None when a line of it is
     not an auditd line of an ordinary type (the reader's line loop then reads the block)."""
     found = blocks.scan_text(text)
@@ -104,19 +116,24 @@ def summarise(text: str, filt: AuditFilter, general: bool, decoder: blocks.Decod
     kinds = {kind_of(name) for name in found.types}
     if ODD in kinds:
         return None
+    filt, general, decoder = how.filt, how.general, how.decoder
     loss_lines = ([(index, line) for index, line in enumerate(text.split("\n"), 1) if may_report_loss(line)]
                   if may_report_loss(text) else [])
     filtering = bool(filt.pids or filt.exes or filt.comms or filt.exclude_pids or filt.since is not None
                      or filt.until is not None)
+    unlisted = 0
     if general:
         steps, totals = _all_lines(found.text), (0, 0, _INF, -_INF)
         used = len(steps)
     else:
-        uniform = None if filtering else summarise_uniform(found.text, decoder)
-        steps, used, totals = uniform if uniform is not None else _records(found.text, filt, filtering, decoder)
+        uniform = None if filtering else summarise_uniform(found.text, decoder, how.listed)
+        if uniform is not None:
+            steps, used, totals, unlisted = uniform
+        else:
+            steps, used, totals = _records(found.text, filt, filtering, decoder)
     matched, filtered, low, high = totals
     return BlockSummary(len(found.serials), loss_lines, STANDALONE in kinds, found.serials, found.seconds, steps,
-                        len(found.serials) - used, matched, filtered, low, high)
+                        len(found.serials) - used, matched, filtered, low, high, unlisted)
 
 
 def _all_lines(text: str) -> list[Step]:
