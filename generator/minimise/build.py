@@ -14,7 +14,8 @@ from seccomp_gen.generator.minimise.view import BaselineView
 from seccomp_gen.generator.profile import Rule
 from seccomp_gen.generator.tables import runtime_needs
 
-_IMPLIED_NOTE = f"{TAG}: made on the program's behalf (signal restart/return, thread waits), whether or not a run shows it"
+_IMPLIED_NOTE = (f"{TAG}: made on the program's behalf (signal restart/return, thread waits), whether or not a run "
+                 "shows it")
 _SOCKETCALL_NOTE = f"{TAG}: socketcall precedes the conditional socket rules, or libseccomp refuses them on x86"
 
 
