@@ -6,7 +6,6 @@ libseccomp once per distinct pair when the Recording is built, so counting stays
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +35,10 @@ class _Slot:
     truncated: bool = False
     actions: dict[str, int] = field(default_factory=dict)
     nodes: set[str] = field(default_factory=set)
+
+
+#: What the ptrace tracer keeps a reference to for the calls it counts on its hot path.
+Slot = _Slot
 
 
 class Collector:
@@ -125,6 +128,8 @@ class Collector:
 
     def build(self, *, engine: str, command: Sequence[str], exit_status: int | None,
               processes: Sequence[Process], details: Mapping[str, Any] | None = None) -> Recording:
+        import platform  # here, not at import: a launched recorder pays it after CMD has run
+
         syscall_map = self.syscall_map()
         duration = (datetime.now(UTC) - self.started).total_seconds()
         return Recording(

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seccomp_gen.ground import kernel, syscalls
-from seccomp_gen.ground.atomic import write_atomic
+from seccomp_gen.ground import syscalls
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.ground.jsonio import dumps_stable, loads_strict, read_text
 from seccomp_gen.ground.reader import StrictReader
@@ -164,6 +163,8 @@ def dumps(rec: Recording) -> str:
 
 def dump(rec: Recording, path: str | Path) -> None:
     """Write the recording atomically."""
+    from seccomp_gen.ground.atomic import write_atomic  # lazily: readers (show) never write
+
     write_atomic(path, dumps(rec))
 
 
@@ -206,6 +207,8 @@ class _Reader(StrictReader):
 
     def action(self, name: Any, needle: str) -> str:
         """An action name libseccomp knows: an unknown one would be counted as neither allowed nor denied."""
+        from seccomp_gen.ground import kernel  # lazily: its tables load only for recordings with actions
+
         if name not in kernel.action_names():
             raise self.fail(f"unknown action {name!r} (known: {', '.join(kernel.action_names())})", needle)
         return str(name)

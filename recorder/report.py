@@ -6,12 +6,15 @@ Paths, argv, exe names and messages quoting them come from the workload or a log
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Protocol
-
-from tabulate import tabulate
+from typing import TYPE_CHECKING, Protocol
 
 from seccomp_gen.ground.text import printable
-from seccomp_gen.recorder.recording import Recording
+
+if TYPE_CHECKING:
+    from seccomp_gen.recorder.recording import Recording
+
+#: tabulate's "simple" format: columns two spaces apart, each at least two wider than its header.
+_GAP, _MIN_PADDING = "  ", 2
 
 
 class Subject(Protocol):
@@ -46,7 +49,7 @@ def table(rec: Recording, path: str) -> str:
         for arch in rec.arches()
         for name, use in sorted(rec.syscalls[arch].items())
     ]
-    lines.append(tabulate(rows, headers=["arch", "syscall", "count", "first pid", "first exe", "args"]))
+    lines.append(simple_table(rows, ["arch", "syscall", "count", "first pid", "first exe", "args"]))
     lines.append(f"{sum(len(rec.syscalls[a]) for a in rec.arches())} distinct syscalls, "
                  f"{rec.total_calls()} calls, {len(rec.processes)} processes"
                  + (f", {rec.runs} runs" if rec.runs > 1 else ""))
@@ -88,7 +91,7 @@ def subjects(rows: Sequence[Subject]) -> str:
          printable(_few(sorted(row.nodes))) or "-")
         for row in rows
     ]
-    lines = [tabulate(table_rows, headers=["subj", "level", "records", "exe", "comm", "nodes"])]
+    lines = [simple_table(table_rows, ["subj", "level", "records", "exe", "comm", "nodes"])]
     lines.append(f"{len(rows)} label(s); record one with --subj LABEL or --subj LEVEL")
     return "\n".join(lines)
 
@@ -97,3 +100,51 @@ def _few(names: Sequence[str], shown: int = 4) -> str:
     """At most `shown` names, then how many more: a label may run on hundreds of nodes."""
     more = f" (+{len(names) - shown})" if len(names) > shown else ""
     return ", ".join(names[:shown]) + more
+
+
+def simple_table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+    """tabulate(rows, headers) in its default format. Importing tabulate costs ~20 ms (it pulls in
+    importlib.metadata and email), a third of `show`'s start-up budget, so the tables these
+    reports print - int columns and plain ASCII text - are laid out here; anything else (wide or
+    non-ASCII characters, text tabulate would read as a number) still goes to tabulate."""
+    laid_out = _plain_table(rows, headers)
+    if laid_out is not None:
+        return laid_out
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=list(headers))
+
+
+def _plain_text(cell: object) -> bool:
+    """Text tabulate shows as it is, left-aligned, one character per column: printable ASCII
+    without surrounding blanks that it would not read as a number or a bool."""
+    if not isinstance(cell, str):
+        return False
+    if not cell:
+        return True
+    numeric = cell[0].isdigit() or cell[0] in "+-.," or cell.lower().startswith(("inf", "nan"))
+    return (cell.isascii() and cell.isprintable() and cell == cell.strip() and not numeric
+            and cell not in ("True", "False"))
+
+
+def _plain_table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str | None:
+    """The table when every column is all ints (right-aligned) or all plain text (left), else None."""
+    if any(len(row) != len(headers) for row in rows) or not all(_plain_text(h) for h in headers):
+        return None
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    if len(columns) != len(headers):
+        return None
+    right: list[bool] = []
+    for column in columns:
+        numbers = bool(column) and all(type(cell) is int for cell in column)
+        if not numbers and not all(_plain_text(cell) for cell in column):
+            return None
+        right.append(numbers)
+    widths = [max([len(h) + _MIN_PADDING, *(len(str(cell)) for cell in column)])
+              for h, column in zip(headers, columns, strict=True)]
+
+    def line(cells: Sequence[object]) -> str:
+        return _GAP.join(str(cell).rjust(width) if r else str(cell).ljust(width)
+                         for cell, width, r in zip(cells, widths, right, strict=True)).rstrip()
+
+    return "\n".join([line(headers), _GAP.join("-" * width for width in widths), *(line(row) for row in rows)])

@@ -1,5 +1,5 @@
 """`python -m seccomp_gen` runs the CLI."""
 
-from seccomp_gen.cli import main
+from seccomp_gen.cli import run
 
-main()
+run()

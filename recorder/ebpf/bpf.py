@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import struct
 
 from seccomp_gen.ground.errors import SeccompGenError
@@ -57,7 +56,7 @@ def privilege_problem() -> str | None:
 
 
 def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char]) -> int:
-    machine = platform.machine()
+    machine = os.uname().machine  # what platform.machine() reads, without importing platform
     nr = _BPF_NR.get(machine)
     if nr is None:
         raise BpfError(f"the ebpf engine does not know the bpf() syscall number on {machine}: "

@@ -37,9 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from seccomp_gen.ground.errors import SeccompGenError
-from seccomp_gen.recorder.ebpf import bpf, container
+from seccomp_gen.recorder.ebpf import bpf
 from seccomp_gen.recorder.ebpf.launched import cgroup_dir_name, record_launched
-from seccomp_gen.recorder.ebpf.running import record_running
 from seccomp_gen.recorder.interface import Log, quiet
 from seccomp_gen.recorder.launch.signals import DEFAULT_GRACE_S
 from seccomp_gen.recorder.recording import Recording
@@ -65,10 +64,15 @@ class EbpfEngine:
         problem = bpf.privilege_problem()
         if problem is not None:
             raise SeccompGenError(problem)
+        if self.container is None and self.cgroup is None:
+            return record_launched(self.command, grace_s=self.grace_s, log=self.log, engine=self.name)
+        # A running cgroup or container: these modules load only here, off a launched run's way to
+        # CMD's execve (issue 15: start-up).
+        from seccomp_gen.recorder.ebpf import container
+        from seccomp_gen.recorder.ebpf.running import record_running
+
         if self.container is not None:
             found = container.find(self.container, list(self.runtime_cli))
             return record_running(found.cgroup, duration_s=self.duration_s, log=self.log, engine=self.name,
                                   container=found.details())
-        if self.cgroup is not None:
-            return record_running(self.cgroup, duration_s=self.duration_s, log=self.log, engine=self.name)
-        return record_launched(self.command, grace_s=self.grace_s, log=self.log, engine=self.name)
+        return record_running(self.cgroup or "", duration_s=self.duration_s, log=self.log, engine=self.name)

@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING
 import click
 
 from seccomp_gen.cli.options import stderr
+from seccomp_gen.cli.runs import DEFAULT_KILL_AFTER_S, DEFAULT_OUTPUT, ebpf_launch, exit_as, record_runs, write
 
 if TYPE_CHECKING:
     from seccomp_gen.recorder.audit import AuditLogEngine
     from seccomp_gen.recorder.interface import Engine
-    from seccomp_gen.recorder.recording import Recording
-
-DEFAULT_OUTPUT = "seccomp-gen.recording.json"
 
 
 def _progress(message: str) -> None:
@@ -125,7 +123,8 @@ def _audit_engine(audit_logs: tuple[str, ...], pids: tuple[int, ...], exes: tupl
 @click.option("--pin-cpu", default="auto", show_default=True, metavar="auto|off|N",
               help="Run recorder and CMD on one CPU (ptrace stops are several times cheaper; CMD sees one CPU); "
                    "auto: the CPU the recorder starts on.")
-@click.option("--kill-after", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
+@click.option("--kill-after", type=click.FloatRange(min=0), default=DEFAULT_KILL_AFTER_S, show_default=True,
+              metavar="SECONDS",
               help="After SIGINT/SIGTERM, how long CMD gets to exit before its processes are killed (0: at once).")
 @click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Run CMD N times and merge the runs; the recording lists calls seen in only some of them.")
@@ -151,7 +150,6 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     With a command, exits with CMD's exit status (128+N when it died of signal N).
     """
     from seccomp_gen.ground.atomic import check_writable
-    from seccomp_gen.recorder import recording, report
     from seccomp_gen.recorder.interface import quiet as say_nothing
 
     log = say_nothing if quiet else stderr
@@ -163,6 +161,8 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
     _check_flags(engine, pids, audit_logs, exes, comms, since, until, audit_only, rootfs,
                  running, duration, repeat, command)
     if list_subjects:  # a table on stdout, no recording
+        from seccomp_gen.recorder import report
+
         click.echo(report.subjects(_audit_engine(audit_logs, pids, exes, comms, since, until, strict, max_bytes,
                                                  log, (subjs, nodes)).subjects()))
         sys.exit(0)
@@ -174,28 +174,11 @@ def record(output: str, engine: str | None, pids: tuple[int, ...], audit_logs: t
         source = _container_engine(container, runtime_cli, duration, log)
     else:
         source = _run_engine(engine, command, pids, rootfs, cgroup_path, duration, pin_cpu, kill_after, log)
-    rec = _record_runs(source, repeat, log)
+    rec = record_runs(source, repeat, log)
     if engine == "audit" and sys.stderr.isatty() and not quiet:
         click.echo("\r", err=True, nl=False)
-    recording.dump(rec, output)
-    for line in report.summary(rec, output):
-        log(line)
-    # A launched command: exit as it did. Attached or read from logs: success is having recorded it.
-    sys.exit(rec.exit_status or 0 if command else 0)
-
-
-def _record_runs(source: Engine, repeat: int, log: Callable[[str], None]) -> Recording:
-    """`repeat` runs merged into one recording; a run stopped by a signal ends the series."""
-    from seccomp_gen.recorder import recording
-
-    runs = []
-    for number in range(1, repeat + 1):
-        if repeat > 1:
-            log(f"seccomp-gen: run {number} of {repeat}")
-        runs.append(source.record())
-        if "stopped_by" in runs[-1].source.details:
-            break
-    return recording.merge(runs)
+    write(rec, output, log)
+    exit_as(rec, bool(command))
 
 
 def _engine_name(engine: str | None, audit_logs: tuple[str, ...], cgroup_path: str | None) -> str:
@@ -247,6 +230,8 @@ def _run_engine(engine: str, command: tuple[str, ...], pids: tuple[int, ...], ro
 
         return LogEngine(command=command, log=log)
     if engine == "ebpf":
+        if cgroup_path is None:
+            return ebpf_launch(command, kill_after, log)
         from seccomp_gen.recorder.ebpf import EbpfEngine
 
         return EbpfEngine(command=command, cgroup=cgroup_path, duration_s=duration, grace_s=kill_after, log=log)

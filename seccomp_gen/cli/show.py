@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from seccomp_gen.cli.fast import shown
+
 
 @click.command()
 @click.argument("recording_file", metavar="RECORDING", type=click.Path(dir_okay=True))
 def show(recording_file: str) -> None:
     """Print the syscalls of a Recording per architecture, with counts and first caller."""
-    from seccomp_gen.recorder import recording, report
-
-    click.echo(report.table(recording.load(recording_file), recording_file))
+    click.echo(shown(recording_file))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,7 +94,8 @@ class Temp:
 def write_temp(dir_fd: int, target: str, payload: bytes, mode: int, shown: str) -> Temp:
     """Create `.target.<random>` + TEMP_SUFFIX exclusively (never following a planted link), fill
     and fsync it, and give it `mode` through its descriptor."""
-    name = f".{target}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    # secrets.token_hex(4) is os.urandom(4).hex(); importing secrets (hmac, hashlib) costs ~3 ms
+    name = f".{target}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
     try:
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
                      dir_fd=dir_fd)

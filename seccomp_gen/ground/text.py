@@ -11,17 +11,24 @@ overrides; `printable` makes every such character visible instead.
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: Characters that change what a terminal shows rather than showing themselves: C0 and C1 controls,
 #: DEL, bidirectional overrides/isolates/marks, line/paragraph separators, and lone surrogates
 #: (bytes that were not UTF-8).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                     "\ud800-\udfff]")
+_UNSAFE_CHARS = ("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                 "\ud800-\udfff]")
 #: The same set without C0 controls: JSON text has those escaped already (json.dumps does it).
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                             "\ud800-\udfff]")
+_UNSAFE_IN_JSON_CHARS = ("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                         "\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Compiled on first use, not at import (these Unicode classes are ~1 ms of every start-up)."""
+    return re.compile(pattern)
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -38,16 +45,16 @@ def printable(text: str) -> str:
     """`text` with every control, bidi and undecodable character shown as an escape, on one line.
     Backslashes are doubled only when something else was escaped, so ordinary text is unchanged
     and escaped text cannot be mistaken for it."""
-    if not _UNSAFE.search(text):
+    if not _compiled(_UNSAFE_CHARS).search(text):
         return text
-    return re.sub(r"[\\]|" + _UNSAFE.pattern, _visible, text)
+    return _compiled(r"[\\]|" + _UNSAFE_CHARS).sub(_visible, text)
 
 
 def json_safe(json_text: str) -> str:
     """JSON text (from json.dumps with ensure_ascii=False) with the characters a terminal would act
     on - and lone surrogates, which cannot be encoded as UTF-8 - written as \\uXXXX escapes. The
     document's value is unchanged: a JSON parser reads the escapes back to the same characters."""
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+    return _compiled(_UNSAFE_IN_JSON_CHARS).sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
 
 
 def from_bytes(raw: bytes) -> str:
