@@ -218,13 +218,18 @@ def test_each_runtime_required_name_is_needed(work: Path, daemon: dockerd.Daemon
     if version.split()[-1] not in evidence["runtime"]:
         pytest.skip(f"the table was measured on {evidence['runtime']}, this is {version}")
     starts = set()
-    for name in sorted(entry["names"]):
-        result = dockerd.run(daemon, IMAGE, ["/exit0"], without(profile, name, work / f"without-{name}.json"),
-                             MODES[mode])
-        assert result.stdout == b""
-        if result.started(b""):
-            starts.add(name)
     required = set(evidence["required"]) | DOCKERD_ALWAYS
+    for name in sorted(entry["names"]):
+        # A required name Go's runtime calls only under contention (futex) may be spared by one start:
+        # it counts as not needed only when three starts without it all succeed.
+        for _ in range(3 if name in required else 1):
+            result = dockerd.run(daemon, IMAGE, ["/exit0"], without(profile, name, work / f"without-{name}.json"),
+                                 MODES[mode])
+            assert result.stdout == b""
+            if not result.started(b""):
+                break
+        else:
+            starts.add(name)
     assert not starts & required, f"runc ({mode}) under dockerd starts without {sorted(starts & required)}"
     # what starts without a name is what the table says runc 1.1.5 does not always call
     tried_or_sometimes = set(evidence["intermittent"]) | set(evidence["other_versions"])

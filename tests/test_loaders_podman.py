@@ -198,13 +198,17 @@ def test_each_required_name_is_needed_through_podman(
         assert result.started(b""), f"the unmodified profile does not start the container: {result.why()}"
     still_starts = []
     for name in sorted(required):
-        result = podman.run(ref, runtime, ["/exit0"], without(profile, name, work / f"without-{name}.json"),
-                            MODES[mode])
-        if result.started(b""):
-            still_starts.append(name)
+        # Go's runtime calls futex only when its threads contend: a start without it now and then
+        # does not make it optional. A name is needed when some of three starts fail without it.
+        for _ in range(3):
+            result = podman.run(ref, runtime, ["/exit0"], without(profile, name, work / f"without-{name}.json"),
+                                MODES[mode])
+            if not result.started(b""):
+                assert not result.timed_out, f"without {name} the container neither started nor failed: {result.why()}"
+                break
         else:
-            assert not result.timed_out, f"without {name} the container neither started nor failed: {result.why()}"
-    assert not still_starts, f"podman ({runtime}, {mode}) starts without {still_starts}: not required"
+            still_starts.append(name)
+    assert not still_starts, f"podman ({runtime}, {mode}) starts without {still_starts} in 3 of 3 runs: not required"
 
 
 @pytest.mark.parametrize("runtime_pair", [("runc", "crun"), ("crun", "runc")], ids=["runc-profile-in-crun",
