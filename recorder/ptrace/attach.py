@@ -9,9 +9,6 @@ from __future__ import annotations
 import os
 import signal
 
-from ptrace import PtraceError
-from ptrace.binding.func import ptrace
-
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.collector import Collector
 from seccomp_gen.recorder.interface import Log, quiet
@@ -19,6 +16,7 @@ from seccomp_gen.recorder.launch import proc, signals
 from seccomp_gen.recorder.launch.status import shell_status
 from seccomp_gen.recorder.ptrace.constants import FOLLOW_OPTIONS, PTRACE_INTERRUPT, PTRACE_SEIZE
 from seccomp_gen.recorder.ptrace.permissions import ptrace_denied_reason
+from seccomp_gen.recorder.ptrace.syscall_info import ptrace_check, ptrace_errno
 from seccomp_gen.recorder.ptrace.tracer import TRACER_SIGNALS, Tracer
 from seccomp_gen.recorder.recording import Recording
 
@@ -59,16 +57,15 @@ def _attach_tree(tracer: Tracer, pid: int) -> int:
         if not new:
             return len(processes)
         for owner, tid in new:
-            try:
-                ptrace(PTRACE_SEIZE, tid, 0, FOLLOW_OPTIONS)
-            except PtraceError as exc:
+            refused = ptrace_errno(PTRACE_SEIZE, tid, 0, FOLLOW_OPTIONS)
+            if refused:
                 if tid == pid or not tracer.tasks:
                     tracer.detach_all()
-                    raise SeccompGenError(ptrace_denied_reason(exc.errno or 0, pid)) from None
+                    raise SeccompGenError(ptrace_denied_reason(refused, pid))
                 continue  # a thread or process that exited meanwhile
             tracer.add_task(tid)
             processes.add(owner)
-            ptrace(PTRACE_INTERRUPT, tid)
+            ptrace_check(PTRACE_INTERRUPT, tid)
 
 
 def record_pid(pid: int, *, log: Log = quiet) -> Recording:

@@ -14,8 +14,6 @@ import signal
 from collections.abc import Sequence
 
 import pyseccomp
-from ptrace import PtraceError
-from ptrace.binding.func import ptrace
 
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.launch import filters, rootfs, spawn
@@ -28,6 +26,7 @@ from seccomp_gen.recorder.ptrace.constants import (
     TRACE_MARK,
 )
 from seccomp_gen.recorder.ptrace.permissions import ptrace_denied_reason
+from seccomp_gen.recorder.ptrace.syscall_info import ptrace_errno
 
 #: (filter, whether it sets no_new_privs): what the seized child loads before its exec.
 TraceFilter = tuple[pyseccomp.SyscallFilter, bool]
@@ -62,14 +61,13 @@ def spawn_traced(command: Sequence[str], root: str | None = None, trace_filter: 
     child = spawn.start(path, command, setup=lambda: _setup(go_r, flt, root), cgroup_fd=cgroup_fd,
                         close_in_child=(go_w,))
     os.close(go_r)
-    try:
-        ptrace(PTRACE_SEIZE, child.pid, 0, FOLLOW_OPTIONS | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL)
-    except PtraceError as exc:
+    refused = ptrace_errno(PTRACE_SEIZE, child.pid, 0, FOLLOW_OPTIONS | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL)
+    if refused:
         os.close(go_w)
         os.kill(child.pid, signal.SIGKILL)
         os.waitpid(child.pid, 0)
         os.close(child.error_fd)
-        raise SeccompGenError(ptrace_denied_reason(exc.errno or 0)) from None
+        raise SeccompGenError(ptrace_denied_reason(refused))
     os.write(go_w, b"g")
     os.close(go_w)
     return child, nnp

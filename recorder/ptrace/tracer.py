@@ -22,10 +22,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ptrace import PtraceError
-from ptrace.binding.func import ptrace, ptrace_geteventmsg
-
-from seccomp_gen.recorder.collector import Collector
+from seccomp_gen.recorder.collector import Collector, Slot
 from seccomp_gen.recorder.interface import Log
 from seccomp_gen.recorder.launch import proc, signals
 from seccomp_gen.recorder.ptrace.affinity import AffinityView, ExitHook
@@ -44,7 +41,15 @@ from seccomp_gen.recorder.ptrace.constants import (
     WALL,
 )
 from seccomp_gen.recorder.ptrace.syscall_info import SIZE as INFO_SIZE
-from seccomp_gen.recorder.ptrace.syscall_info import SyscallInfoReader, ptrace_error, raw_ptrace, read_key
+from seccomp_gen.recorder.ptrace.syscall_info import (
+    SyscallInfoReader,
+    fast_ptrace,
+    geteventmsg,
+    ptrace_errno,
+    ptrace_error,
+    raw_ptrace,
+    read_key,
+)
 from seccomp_gen.recorder.recording import Process
 
 #: The tracer's signals: the interrupts, and the alarm that ends the grace period.
@@ -53,6 +58,8 @@ TRACER_SIGNALS = (*signals.INTERRUPTS, signal.SIGALRM)
 PTRACE_CONT = 7
 PTRACE_DETACH = 17
 PTRACE_SYSCALL = 24
+#: A waitpid status is (stop << 8) | 0x7f for a ptrace-stop: compared whole on the hot path.
+_STOPPED = 0x7F
 
 #: (tid, tgid, exe, arch token, nr, args, SECCOMP_RET_DATA) of a seccomp stop, for modes other than
 #: recording: `verify` answers denied calls itself instead of counting every call.
@@ -67,7 +74,7 @@ class Interrupted(Exception):
         self.signum = signum
 
 
-@dataclass
+@dataclass(slots=True)
 class _Task:
     """Per-thread state. `tgid` keys the process table; `execed` is False for a launched child
     until its execve of CMD succeeds, so the recorder's own set-up is never counted."""
@@ -107,6 +114,11 @@ class Tracer:
         self.intercepted = affinity.keys if affinity is not None else frozenset()
         self.exit_hooks: dict[int, ExitHook] = {}
         self.killing = False  # after kill_all(): every new task is killed at once
+        #: The hot path's state: the tids whose calls are counted (execed tasks), and the calls that
+        #: need nothing but a count, keyed as read_key reads a stop: (op, arch token, nr) -> slot.
+        self.counted: set[int] = set()
+        self.fast: dict[tuple[int, int, int], Slot] = {}
+        self.counted_op = PTRACE_SYSCALL_INFO_SECCOMP if seccomp_mode else PTRACE_SYSCALL_INFO_ENTRY
 
     # ------------------------------------------------------------ bookkeeping
 
@@ -120,6 +132,8 @@ class Tracer:
             execed = creator.execed if creator is not None else True
         task = _Task(tid, tgid, execed)
         self.tasks[tid] = task
+        if execed:
+            self.counted.add(tid)
         if self.killing:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(tid, signal.SIGKILL)
@@ -152,16 +166,18 @@ class Tracer:
     def run(self, on_interrupt: Callable[[int], None]) -> None:
         """Dispatch stops until no tracee is left; `on_interrupt(signum)` handles Ctrl-C & co.
 
-        Syscall stops of recorded tasks whose name is already known are counted right here, with
-        the fewest Python operations: that path runs once per syscall of the workload (the
-        recorder's whole cost on syscall-heavy programs). Everything else goes to dispatch().
+        Syscall stops of recorded tasks are handled right here with the fewest Python operations:
+        that path runs once per syscall of the workload (the recorder's whole cost on syscall-heavy
+        programs). A call seen before that needs nothing but a count (no watched argument, no
+        affinity to hide) is one lookup in `fast`; the others go to _first_of() (counted with
+        their first caller and arguments), every other report to dispatch().
         """
-        tasks, info, slots, watched = self.tasks, self.info, self.collector.slots, self.collector.watched
-        buf, ptrace_call, waitpid = info.buffer, raw_ptrace, os.waitpid
-        counting = self.on_trace is None
+        tasks, counted, buf, mem = self.tasks, self.counted, self.info.buffer, self.info.memory
+        key_of, lookup = read_key, self.fast.get
+        call, waitpid, wall, get_info, size = fast_ptrace, os.waitpid, WALL, PTRACE_GET_SYSCALL_INFO, INFO_SIZE
+        resume = self.resume_request
         stop_kind = SECCOMP_STOP if self.seccomp_mode else SYSCALL_STOP
-        resume, intercepted = self.resume_request, self.intercepted
-        counted_op = PTRACE_SYSCALL_INFO_SECCOMP if self.seccomp_mode else PTRACE_SYSCALL_INFO_ENTRY
+        hot = (stop_kind << 8) | _STOPPED if self.on_trace is None else -1  # verify: every stop dispatched
         while tasks:
             if self.interrupted is not None:
                 signum, self.interrupted = self.interrupted, None
@@ -169,31 +185,47 @@ class Tracer:
                 continue
             self._in_wait = True  # the signal handler may raise Interrupted out of waitpid
             try:
-                tid, status = waitpid(-1, WALL)
+                tid, status = waitpid(-1, wall)
             except ChildProcessError:
                 break
             except Interrupted:
                 continue
             finally:
                 self._in_wait = False
-            if counting and status >> 8 == stop_kind:
-                task = tasks.get(tid)
-                if task is not None and task.execed:
-                    if ptrace_call(PTRACE_GET_SYSCALL_INFO, tid, INFO_SIZE, buf) < 0:
-                        if ctypes.get_errno() != errno.ESRCH:
-                            raise ptrace_error(PTRACE_GET_SYSCALL_INFO, tid)
-                        continue  # SIGKILLed meanwhile: its exit is reported next
-                    op, token, nr = read_key(buf)
-                    key = (token, nr)
-                    slot, request = slots.get(key), resume
-                    if slot is None or key in watched or key in intercepted:
-                        request = self._syscall(task, fetched=True)
-                    elif op == counted_op:
-                        slot.count += 1
-                    if ptrace_call(request, tid, 0, 0) < 0 and ctypes.get_errno() != errno.ESRCH:
-                        raise ptrace_error(request, tid)
-                    continue
+            if status == hot and tid in counted:
+                if call(get_info, tid, size, buf) < 0 and not self.info.fetch(tid):
+                    continue  # SIGKILLed meanwhile: its exit is reported next
+                slot = lookup(key_of(mem))
+                if slot is not None:
+                    slot.count += 1
+                    request = resume
+                else:
+                    request = self._first_of(tasks[tid], key_of(mem))
+                if call(request, tid, 0, 0) < 0:
+                    self._resume(tid, 0, request)  # again, for its errno: ESRCH (gone) is no error
+                continue
             self.dispatch(tid, status)
+
+    def _first_of(self, task: _Task, key: tuple[int, int, int]) -> int:
+        """A counted stop whose call is not in `fast` (first seen, watched, or intercepted): count
+        it in full; a call that needs no more than a count from now on joins `fast`."""
+        op, token, nr = key
+        pair = (token, nr)
+        slots, watched = self.collector.slots, self.collector.watched
+        slot = slots.get(pair)
+        if slot is None or pair in watched or pair in self.intercepted:
+            request = self._syscall(task, fetched=True)
+            slot = slots.get(pair)
+            if slot is None or pair in self.collector.watched or pair in self.intercepted:
+                return request
+        elif op == self.counted_op:
+            slot.count += 1
+            request = self.resume_request
+        else:
+            return self.resume_request  # PTRACE_SYSCALL's exit stops: not counted
+        if op == self.counted_op:
+            self.fast[key] = slot
+        return request
 
     def dispatch(self, tid: int, status: int) -> None:
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
@@ -222,7 +254,7 @@ class Tracer:
             else:
                 self._resume(tid)  # new task's first stop, or PTRACE_INTERRUPT
         elif event in NEW_CHILD_EVENTS:
-            child = ptrace_geteventmsg(tid)
+            child = geteventmsg(tid)
             if child not in self.tasks:
                 self.add_task(child, parent=tid)
             self._resume(tid)
@@ -264,11 +296,12 @@ class Tracer:
         self._resume(tid, 0, PTRACE_CONT)
 
     def _exec(self, task: _Task) -> None:
-        former = ptrace_geteventmsg(task.tid)
+        former = geteventmsg(task.tid)
         if former != task.tid:
             # A non-leader thread exec'd: it took over the leader's tid and its old tid is gone
             # without an exit report.
             self.tasks.pop(former, None)
+            self.counted.discard(former)
             self.pending_execve.pop(former, None)
         exe = proc.read_exe(task.tid)
         self.exes[task.tgid] = exe
@@ -278,12 +311,14 @@ class Tracer:
         pending = self.pending_execve.pop(task.tid, None) or self.pending_execve.pop(former, None)
         if not task.execed:
             task.execed = True
+            self.counted.add(task.tid)
             if pending is not None:
                 token, nr, args = pending
                 self.collector.add(token, nr, task.tgid, exe, args)
 
     def _gone(self, tid: int, status: int) -> None:
         self.tasks.pop(tid, None)
+        self.counted.discard(tid)
         self.exit_hooks.pop(tid, None)
         if self.affinity is not None:
             self.affinity.gone(tid)
@@ -304,17 +339,10 @@ class Tracer:
     def detach_all(self) -> None:
         """Stop every tracee with PTRACE_INTERRUPT and detach it, re-injecting a pending signal."""
         for tid in list(self.tasks):
-            with contextlib.suppress(PtraceError):
-                ptrace(PTRACE_INTERRUPT, tid)
+            ptrace_errno(PTRACE_INTERRUPT, tid)  # fails only for a task that is gone
         for tid in list(self.tasks):
             sig = 0
-            while True:
-                try:
-                    ptrace(PTRACE_DETACH, tid, 0, sig)
-                    break
-                except PtraceError as exc:
-                    if exc.errno != errno.ESRCH:
-                        break
+            while ptrace_errno(PTRACE_DETACH, tid, 0, sig) == errno.ESRCH:
                 # Not stopped yet (or gone): take its next report.
                 try:
                     pid, status = os.waitpid(tid, WALL)
@@ -326,3 +354,4 @@ class Tracer:
                     SYSCALL_STOP, SECCOMP_STOP):
                     sig = os.WSTOPSIG(status)  # a signal-delivery-stop: hand the signal back
             self.tasks.pop(tid, None)
+            self.counted.discard(tid)
