@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit import blocks
 from seccomp_gen.recorder.audit.engine import AuditFilter, AuditLogEngine
 from seccomp_gen.recorder.audit.inputs import read_lines
 from seccomp_gen.recorder.audit.loss import SerialTracker
-from seccomp_gen.recorder.recording import to_json
+from tests.support.audit_reading import recorded
 
 REPO = Path(__file__).resolve().parent.parent
 FUZZ = settings(max_examples=250, derandomize=True, deadline=None,
@@ -41,25 +39,11 @@ _PIECES = [" ", "  ", "\x1d", "\t", '"', "pid=", " pid=9", " comm=", " exe=", "Z
            "syscall=4294967296", "arch=1c000003e", "code=0x", "ppid=", " lost=1", "callbacks suppressed", "x=y"]
 
 
-def _recorded(make: Callable[[AuditLogEngine], None], inputs: list[str], filt: AuditFilter, strict: bool
-              ) -> dict[str, Any]:
-    messages: list[str] = []
-    engine = AuditLogEngine(inputs, filt, strict=strict, log=messages.append)
-    try:
-        make(engine)
-        doc = to_json(engine.finish())
-    except SeccompGenError as exc:
-        return {"error": str(exc), "where": (exc.path, exc.line), "log": messages}
-    for timing in ("started", "duration_s"):
-        doc["source"].pop(timing)
-    return {"recording": doc, "log": messages}
-
-
 def _both_ways(path: Path, filt: AuditFilter | None = None, strict: bool = False) -> tuple[Any, Any]:
     """(what the block reader makes of the file, what the line loop makes of it)."""
     filt = filt or AuditFilter()
-    blockwise = _recorded(lambda e: e.read_input(str(path)), [str(path)], filt, strict)
-    linewise = _recorded(lambda e: e.feed(str(path), read_lines(str(path))), [str(path)], filt, strict)
+    blockwise = recorded(lambda e: e.read_input(str(path)), [str(path)], filt, strict)
+    linewise = recorded(lambda e: e.feed(str(path), read_lines(str(path))), [str(path)], filt, strict)
     return blockwise, linewise
 
 

@@ -20,31 +20,17 @@ from typing import Any
 
 import pytest
 
-from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit import parallel
 from seccomp_gen.recorder.audit import reader as audit_reader
 from seccomp_gen.recorder.audit.engine import AuditFilter, AuditLogEngine
 from seccomp_gen.recorder.audit.inputs import Limits, read_lines
-from seccomp_gen.recorder.recording import to_json
+from tests.support.audit_reading import recorded
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = sorted(p for d in ("audit", "node-logs") for p in (REPO / "tests/fixtures" / d).iterdir()
                   if p.suffix in (".log", ".txt", ".journal", ".gz") and not p.name.endswith(".expected.txt"))
 _FILTERS = [AuditFilter(), AuditFilter(pids=frozenset({2101, 7})), AuditFilter(since=1700000100.0),
             AuditFilter(exes=frozenset({"/usr/sbin/nginx"})), AuditFilter(nodes=frozenset({"worker-1"}))]
-
-
-def _recorded(make: Callable[[AuditLogEngine], None], path: Path, filt: AuditFilter, strict: bool) -> dict[str, Any]:
-    messages: list[str] = []
-    engine = AuditLogEngine([str(path)], filt, strict=strict, log=messages.append)
-    try:
-        make(engine)
-        doc = to_json(engine.finish())
-    except SeccompGenError as exc:
-        return {"error": str(exc), "where": (exc.path, exc.line), "log": messages}
-    for timing in ("started", "duration_s"):
-        doc["source"].pop(timing)
-    return {"recording": doc, "log": messages}
 
 
 def _with_jobs(jobs: int) -> Callable[[AuditLogEngine], None]:
@@ -61,9 +47,9 @@ def _three_ways(path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, filt: A
     filt = filt or AuditFilter()
     monkeypatch.setattr(parallel, "CHUNK", chunk)
     monkeypatch.setattr(parallel, "MIN_BYTES", 0)
-    several = _recorded(_with_jobs(2), path, filt, strict)
-    one = _recorded(_with_jobs(1), path, filt, strict)
-    lines = _recorded(lambda e: e.feed(str(path), read_lines(str(path))), path, filt, strict)
+    several = recorded(_with_jobs(2), [str(path)], filt, strict)
+    one = recorded(_with_jobs(1), [str(path)], filt, strict)
+    lines = recorded(lambda e: e.feed(str(path), read_lines(str(path))), [str(path)], filt, strict)
     return several, one, lines
 
 

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import NamedTuple
 
-from seccomp_gen.recorder.audit.inputs import Block
 from seccomp_gen.recorder.audit.records import MalformedRecord, decoded
 from seccomp_gen.recorder.audit.tables import tables
 from seccomp_gen.recorder.watched import watched_for_token
@@ -65,18 +64,9 @@ class Scan(NamedTuple):
     seconds: array[int]  # every line's time in whole seconds, 0 if not 10 digits: which boot a serial is of
 
 
-def scan(block: Block) -> Scan | None:
-    """The header pass over a block, or None when a line of it does not start with auditd's header."""
-    if not block.plain:
-        return None
-    found = scan_text(block.text)
-    if found is not None:
-        block.count = len(found.serials)
-    return found
-
-
 def scan_text(block_text: str) -> Scan | None:
-    """scan() of a plain block's text (its lines joined by "\\n", no CR, no over-long line)."""
+    """The header pass over a plain block's text (its lines joined by "\\n", no CR, no over-long
+    line), or None when a line of it does not start with auditd's header."""
     if not block_text.startswith("type="):  # kernel log, journal, node=: not worth a pass
         return None
     text = "\n" + block_text

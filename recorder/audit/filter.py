@@ -50,6 +50,17 @@ class AuditFilter:
     #: --node: node names as the lines give them (node-logs prefix, syslog hostname, ausearch node=).
     nodes: frozenset[str] = frozenset()
 
+    @property
+    def selects_by_time_or_process(self) -> bool:
+        """Whether a record in the kernel's layout may be dropped by its time, pid, exe or comm."""
+        return bool(self.pids or self.exes or self.comms or self.exclude_pids or self.since is not None
+                    or self.until is not None)
+
+    def wants_process(self, pid: int, exe: str, comm: str) -> bool:
+        """--pid/--exe/--comm and the excluded pids (sessions are asked of the record's text)."""
+        return (pid not in self.exclude_pids and (not self.pids or pid in self.pids)
+                and (not self.exes or exe in self.exes) and (not self.comms or comm in self.comms))
+
     def wants_time(self, timestamp: float) -> bool:
         return (self.since is None or timestamp >= self.since) and (self.until is None or timestamp <= self.until)
 

@@ -21,7 +21,7 @@ from seccomp_gen.ground.errors import SeccompGenError
 
 MAX_LINE = 1024 * 1024
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
 #: Bytes one input may yield after decompression unless --max-bytes says otherwise: far above any
 #: audit log kept on a node (auditd rotates at 8 MiB by default), far below a night's reading.
 DEFAULT_MAX_BYTES = 16 * 1024**3
@@ -125,7 +125,7 @@ def _open(path: str) -> tuple[BinaryIO, BinaryIO, _Counted | None, int]:
         magic = buffered.peek(2)[:2]
     except (OSError, ValueError) as exc:  # a directory on stdin, a closed descriptor
         raise SeccompGenError(f"cannot read: {exc}", path=path) from None
-    if magic == _GZIP_MAGIC:
+    if magic == GZIP_MAGIC:
         counted = _Counted(buffered)
         return cast(BinaryIO, gzip.GzipFile(fileobj=counted, mode="rb")), buffered, counted, size
     return buffered, buffered, None, size

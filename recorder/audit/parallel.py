@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from seccomp_gen.ground.errors import SeccompGenError
 from seccomp_gen.recorder.audit import blocks
 from seccomp_gen.recorder.audit.filter import AuditFilter
-from seccomp_gen.recorder.audit.inputs import BLOCK, Block, Limits, Splitter, check_text, progress_meter
+from seccomp_gen.recorder.audit.inputs import BLOCK, GZIP_MAGIC, Block, Limits, Splitter, check_text, progress_meter
 from seccomp_gen.recorder.audit.summary import How, Item, item_of
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ WINDOW = 2
 #: Files smaller than this are read on one core: starting workers would cost more than it gains.
 MIN_BYTES = 3 * CHUNK
 MAX_JOBS = 8
-_GZIP_MAGIC = b"\x1f\x8b"
 _FIND = 64 * 1024  # bytes read at a time while looking for a line end
 
 _worker: tuple[AuditFilter, bool, blocks.Decoder] | None = None
@@ -58,7 +57,7 @@ def worth_it(path: str, limits: Limits) -> bool:
             magic = raw.read(2)
     except OSError:
         return False  # the one-core path names the error
-    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_BYTES and magic != _GZIP_MAGIC and (
+    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_BYTES and magic != GZIP_MAGIC and (
         limits.max_bytes is None or info.st_size <= limits.max_bytes)
 
 

@@ -113,9 +113,7 @@ class AuditReader:
 
     def _wanted(self, event_pid: int, exe: str, comm: str, fields_ses: str | None) -> bool:
         f = self.filt
-        return (event_pid not in f.exclude_pids and (not f.pids or event_pid in f.pids)
-                and (not f.exes or exe in f.exes) and (not f.comms or comm in f.comms)
-                and (not f.sessions or fields_ses in f.sessions))
+        return f.wants_process(event_pid, exe, comm) and (not f.sessions or fields_ses in f.sessions)
 
     def read_input(self, path: str) -> None:
         """Like feed(), a block of lines at a time: a plain block of auditd's own lines is

@@ -119,8 +119,7 @@ def summarise(text: str, how: How) -> BlockSummary | None:
     filt, general, decoder = how.filt, how.general, how.decoder
     loss_lines = ([(index, line) for index, line in enumerate(text.split("\n"), 1) if may_report_loss(line)]
                   if may_report_loss(text) else [])
-    filtering = bool(filt.pids or filt.exes or filt.comms or filt.exclude_pids or filt.since is not None
-                     or filt.until is not None)
+    filtering = filt.selects_by_time_or_process
     unlisted = 0
     if general:
         steps, totals = _all_lines(found.text), (0, 0, _INF, -_INF)
@@ -199,7 +198,7 @@ def _records(text: str, filt: AuditFilter, filtering: bool, decoder: blocks.Deco
         stamp, pid = groups[1], int(pid_text)
         if filtering or not stamp:
             timestamp = blocks.stamp_time(stamp) if stamp else blocks.timestamp(groups[2], groups[3])
-            if filtering and not (filt.wants_time(timestamp) and _wanted(filt, pid, exe, comm)):
+            if filtering and not (filt.wants_time(timestamp) and filt.wants_process(pid, exe, comm)):
                 filtered += 1
                 continue
         matched += 1
@@ -231,9 +230,4 @@ def _count(segment: _Open, count_key: tuple[blocks.Key, tuple[int, ...]], pid: i
     segment.transitions.append((pid, ppid, exe))
     segment.records.append(1)
 
-
-def _wanted(filt: AuditFilter, pid: int, exe: str, comm: str) -> bool:
-    """The layout's part of AuditReader._wanted (no session: such filters take the general path)."""
-    return (pid not in filt.exclude_pids and (not filt.pids or pid in filt.pids)
-            and (not filt.exes or exe in filt.exes) and (not filt.comms or comm in filt.comms))
 
